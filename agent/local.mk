@@ -1,0 +1,3 @@
+# agent/: the bintail daemon.
+bin_PROGRAMS += agent/bintail
+agent_bintail_SOURCES = agent/main.c

@@ -1,0 +1,2 @@
+/* main.c: placeholder entry point. */
+int main(void) { return 0; }

@@ -1,0 +1,1 @@
+# codecs/: placeholder until the library lands.

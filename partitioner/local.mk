@@ -1,0 +1,1 @@
+# partitioner/: placeholder until the library lands.

@@ -1,0 +1,1 @@
+# throttle/: placeholder until the library lands.

@@ -1,0 +1,257 @@
+/* jsonw.c: append-only JSON writer (see jsonw.h). Hot path: every message goes through it. */
+#include "agent/json/jsonw.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void bt_jw_init(bt_jw_t *w, bt_buf_t *b) {
+    w->b = b;
+    w->depth = 0;
+    w->need_comma[0] = false;
+    w->after_key = false;
+}
+
+/* Called before every value or key: writes the separating comma when one is due. */
+static inline void before_item(bt_jw_t *w) {
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->need_comma[w->depth]) bt_buf_putc(w->b, ',');
+    w->need_comma[w->depth] = true;
+}
+
+static void open_container(bt_jw_t *w, char c) {
+    before_item(w);
+    bt_buf_putc(w->b, c);
+    if (w->depth < BT_JW_MAX_DEPTH) w->depth++;
+    else w->b->failed = true;
+    w->need_comma[w->depth] = false;
+}
+
+static void close_container(bt_jw_t *w, char c) {
+    if (w->depth > 0) w->depth--;
+    bt_buf_putc(w->b, c);
+}
+
+void bt_jw_obj_begin(bt_jw_t *w) { open_container(w, '{'); }
+void bt_jw_obj_end(bt_jw_t *w) { close_container(w, '}'); }
+void bt_jw_arr_begin(bt_jw_t *w) { open_container(w, '['); }
+void bt_jw_arr_end(bt_jw_t *w) { close_container(w, ']'); }
+
+void bt_jw_key(bt_jw_t *w, const char *key) {
+    before_item(w);
+    bt_buf_putc(w->b, '"');
+    bt_buf_puts(w->b, key);
+    bt_buf_append(w->b, "\":", 2);
+    w->after_key = true;
+}
+
+void bt_jw_keyn(bt_jw_t *w, const char *key, size_t n) {
+    before_item(w);
+    bt_buf_putc(w->b, '"');
+    bt_json_escape(w->b, key, n);
+    bt_buf_append(w->b, "\":", 2);
+    w->after_key = true;
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when the bytes are not valid UTF-8
+ * (overlong forms, surrogates and code points above U+10FFFF are rejected). */
+static size_t utf8_seq_len(const unsigned char *s, size_t n) {
+    unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
+        if (c == 0xE0 && s[1] < 0xA0) return 0;
+        if (c == 0xED && s[1] >= 0xA0) return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
+        if (c == 0xF0 && s[1] < 0x90) return 0;
+        if (c == 0xF4 && s[1] >= 0x90) return 0;
+        return 4;
+    }
+    return 0;
+}
+
+void bt_json_escape(bt_buf_t *b, const char *str, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0;
+    /* Copy runs of plain bytes in one append; only specials break the run. */
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++;
+            run++;
+            continue;
+        }
+        if (run) bt_buf_append(b, s + i - run, run);
+        run = 0;
+        if (c >= 0x80) {
+            size_t l = utf8_seq_len(s + i, n - i);
+            if (l) bt_buf_append(b, s + i, l), i += l;
+            else bt_buf_append(b, "\xEF\xBF\xBD", 3), i++;
+            continue;
+        }
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        switch (c) {
+        case '"': esc[1] = '"'; bt_buf_append(b, esc, 2); break;
+        case '\\': esc[1] = '\\'; bt_buf_append(b, esc, 2); break;
+        case '\n': esc[1] = 'n'; bt_buf_append(b, esc, 2); break;
+        case '\r': esc[1] = 'r'; bt_buf_append(b, esc, 2); break;
+        case '\t': esc[1] = 't'; bt_buf_append(b, esc, 2); break;
+        case '\b': esc[1] = 'b'; bt_buf_append(b, esc, 2); break;
+        case '\f': esc[1] = 'f'; bt_buf_append(b, esc, 2); break;
+        default:
+            esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+            esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
+            bt_buf_append(b, esc, 6);
+        }
+        i++;
+    }
+    if (run) bt_buf_append(b, s + i - run, run);
+}
+
+void bt_jw_strn(bt_jw_t *w, const char *s, size_t n) {
+    before_item(w);
+    bt_buf_putc(w->b, '"');
+    bt_json_escape(w->b, s, n);
+    bt_buf_putc(w->b, '"');
+}
+
+void bt_jw_str(bt_jw_t *w, const char *s) { bt_jw_strn(w, s, strlen(s)); }
+
+/* Integer to decimal text without printf: this runs for most fields of most messages. */
+static int fmt_u64(char *out, uint64_t v) {
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+void bt_jw_int(bt_jw_t *w, int64_t v) {
+    char buf[24];
+    int n = 0;
+    uint64_t u = (uint64_t)v;
+    if (v < 0) {
+        buf[n++] = '-';
+        u = 0 - u;
+    }
+    n += fmt_u64(buf + n, u);
+    before_item(w);
+    bt_buf_append(w->b, buf, (size_t)n);
+}
+
+void bt_jw_uint(bt_jw_t *w, uint64_t v) {
+    char buf[24];
+    int n = fmt_u64(buf, v);
+    before_item(w);
+    bt_buf_append(w->b, buf, (size_t)n);
+}
+
+void bt_jw_uint_str(bt_jw_t *w, uint64_t v) {
+    char buf[26];
+    buf[0] = '"';
+    int n = 1 + fmt_u64(buf + 1, v);
+    buf[n++] = '"';
+    before_item(w);
+    bt_buf_append(w->b, buf, (size_t)n);
+}
+
+int bt_fmt_double(char *buf, double v) {
+    /* The first precision whose text reads back as the same double is the shortest %g form.
+     * Values that came from short decimal literals (the common case) stop after a few tries. */
+    int n = 0;
+    for (int p = 1; p <= 17; p++) {
+        n = snprintf(buf, 32, "%.*g", p, v);
+        if (strtod(buf, NULL) == v) return n;
+    }
+    return n;
+}
+
+int bt_fmt_float(char *buf, float v) {
+    int n = 0;
+    for (int p = 1; p <= 9; p++) {
+        n = snprintf(buf, 32, "%.*g", p, (double)v);
+        if (strtof(buf, NULL) == v) return n;
+    }
+    return n;
+}
+
+void bt_jw_double(bt_jw_t *w, double v) {
+    if (!isfinite(v)) {
+        bt_jw_null(w);
+        return;
+    }
+    char buf[32];
+    int n = bt_fmt_double(buf, v);
+    before_item(w);
+    bt_buf_append(w->b, buf, (size_t)n);
+}
+
+void bt_jw_float(bt_jw_t *w, float v) {
+    if (!isfinite(v)) {
+        bt_jw_null(w);
+        return;
+    }
+    char buf[32];
+    int n = bt_fmt_float(buf, v);
+    before_item(w);
+    bt_buf_append(w->b, buf, (size_t)n);
+}
+
+void bt_jw_bool(bt_jw_t *w, bool v) {
+    before_item(w);
+    if (v) bt_buf_append(w->b, "true", 4);
+    else bt_buf_append(w->b, "false", 5);
+}
+
+void bt_jw_null(bt_jw_t *w) {
+    before_item(w);
+    bt_buf_append(w->b, "null", 4);
+}
+
+void bt_jw_raw(bt_jw_t *w, const char *json, size_t n) {
+    before_item(w);
+    bt_buf_append(w->b, json, n);
+}
+
+void bt_base64_append(bt_buf_t *b, const void *data, size_t n) {
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = data;
+    char *out = bt_buf_reserve(b, (n + 2) / 3 * 4);
+    if (!out) return;
+    char *o = out;
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+        *o++ = tbl[v >> 18];
+        *o++ = tbl[(v >> 12) & 63];
+        *o++ = tbl[(v >> 6) & 63];
+        *o++ = tbl[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0);
+        *o++ = tbl[v >> 18];
+        *o++ = tbl[(v >> 12) & 63];
+        *o++ = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    bt_buf_commit(b, (size_t)(o - out));
+}
+
+void bt_jw_base64(bt_jw_t *w, const void *data, size_t n) {
+    before_item(w);
+    bt_buf_putc(w->b, '"');
+    bt_base64_append(w->b, data, n);
+    bt_buf_putc(w->b, '"');
+}

@@ -1,3 +1,23 @@
-# agent/: the bintail daemon.
+# agent/: the bintail daemon. The sources go into agent/libbtagent.a (which unit tests link
+# too); agent/bintail is main.c plus that library. Sub-folders keep their own fragments.
+noinst_LIBRARIES += agent/libbtagent.a
+agent_libbtagent_a_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(MARIADB_CFLAGS) $(CURL_CFLAGS) $(PCRE2_CFLAGS)
+agent_libbtagent_a_SOURCES = \
+	agent/util/buf.c agent/util/buf.h \
+	agent/util/arena.c agent/util/arena.h \
+	agent/json/jsonw.c agent/json/jsonw.h
+
+# Everything a program linking the agent library needs, in link order.
+BT_AGENT_LIBS = agent/libbtagent.a alerts/libbtalerts.a throttle/libbtthrottle.a \
+	partitioner/libbtpartitioner.a codecs/libbtcodecs.a \
+	$(RDKAFKA_LIBS) $(MARIADB_LIBS) $(CURL_LIBS) $(OPENSSL_LIBS) $(PCRE2_LIBS) \
+	$(ZSTD_LIBS) $(LZ4_LIBS) $(SNAPPY_LIBS) $(ZLIB_LIBS) -lpthread -lm
+
+include $(top_srcdir)/agent/binlog/events.mk
+include $(top_srcdir)/agent/binlog/values.mk
+include $(top_srcdir)/agent/format/local.mk
+
 bin_PROGRAMS += agent/bintail
 agent_bintail_SOURCES = agent/main.c
+agent_bintail_CFLAGS = $(agent_libbtagent_a_CFLAGS)
+agent_bintail_LDADD = $(BT_AGENT_LIBS)

@@ -1,0 +1,1 @@
+# agent/binlog events decoder: placeholder

@@ -1,0 +1,1 @@
+# agent/binlog values: placeholder

@@ -5,7 +5,16 @@ agent_libbtagent_a_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(MARIADB_CFLAGS) $(C
 agent_libbtagent_a_SOURCES = \
 	agent/util/buf.c agent/util/buf.h \
 	agent/util/arena.c agent/util/arena.h \
-	agent/json/jsonw.c agent/json/jsonw.h
+	agent/json/jsonw.c agent/json/jsonw.h \
+	agent/util/log.c agent/util/log.h \
+	agent/options.c agent/options.h \
+	agent/checkpoint.c agent/checkpoint.h \
+	agent/route.c agent/route.h \
+	agent/pipeline.c agent/pipeline.h \
+	agent/cmd_run.c agent/cmd_ctl.c agent/commands.h \
+	agent/source/source.h agent/source/source_file.c \
+	agent/source/startpos.c agent/source/startpos.h \
+	agent/sink/sink.h agent/sink/sink_stream.c agent/sink/sink_kafka.c
 
 # Everything a program linking the agent library needs, in link order.
 BT_AGENT_LIBS = agent/libbtagent.a alerts/libbtalerts.a throttle/libbtthrottle.a \

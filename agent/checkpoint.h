@@ -1,0 +1,65 @@
+/* checkpoint.h: what has been delivered, and the crash-safe record of it.
+ *
+ * The tracker follows every transaction from its first message to its end and counts its
+ * messages still waiting for a delivery report. The safe position is the end of the newest
+ * transaction that, with every transaction before it, is fully acknowledged: a restart from
+ * there loses nothing (and repeats at most what came after it). Transactions that produced no
+ * message (filtered tables) become safe as soon as everything before them is.
+ *
+ * The checkpoint file holds that position plus the identity of the binlog it belongs to
+ * (server id and creation time of the file, from its FORMAT_DESCRIPTION), so a checkpoint of
+ * a rebuilt replica whose new files reuse the old names is refused instead of trusted. */
+#ifndef BT_CHECKPOINT_H
+#define BT_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bt_position {
+    char file[256];
+    uint64_t pos;            /* where the next transaction starts */
+    char gtid[512];          /* GTID of the last transaction (MariaDB: per-domain list "d-s-n,...") */
+    uint32_t server_id;      /* server id in the file's FORMAT_DESCRIPTION */
+    uint32_t file_created;   /* timestamp of the file's FORMAT_DESCRIPTION */
+    int64_t commit_ts_ms;    /* commit time of the last transaction, 0 if none */
+} bt_position_t;
+
+typedef struct bt_txn_slot {
+    uint32_t outstanding;    /* messages without a delivery report */
+    bool ended;              /* its end was seen: end is valid */
+    bool failed;
+    bt_position_t end;
+} bt_txn_slot_t;
+
+typedef struct bt_tracker {
+    bt_txn_slot_t *slots;    /* ring indexed by seq - head */
+    size_t cap;
+    uint64_t head;           /* oldest transaction not yet safe */
+    uint64_t next;           /* sequence number of the next transaction */
+    uint64_t outstanding;    /* messages in flight, all transactions */
+    bt_position_t safe;      /* newest safe position */
+    bool has_safe;
+    uint64_t safe_changes;   /* incremented whenever safe advances */
+} bt_tracker_t;
+
+void bt_tracker_init(bt_tracker_t *t);
+void bt_tracker_free(bt_tracker_t *t);
+/* Open a transaction; returns its sequence number (0 on allocation failure). */
+uint64_t bt_tracker_begin(bt_tracker_t *t);
+void bt_tracker_add_msg(bt_tracker_t *t, uint64_t seq);
+/* The transaction ended at end (its commit); it becomes safe once its messages are acknowledged. */
+void bt_tracker_end(bt_tracker_t *t, uint64_t seq, const bt_position_t *end);
+/* A delivery report. ok=false marks the transaction failed: the safe position stops before it. */
+void bt_tracker_ack(bt_tracker_t *t, uint64_t seq, bool ok);
+/* Move the safe position over the acknowledged prefix; returns true if it moved. */
+bool bt_tracker_advance(bt_tracker_t *t);
+/* True when no message is in flight and every ended transaction is safe. */
+bool bt_tracker_idle(const bt_tracker_t *t);
+
+/* Checkpoint file <state_dir>/checkpoint.json. */
+int bt_checkpoint_write(const char *state_dir, const bt_position_t *p, char *err, size_t errlen);
+/* 1 = read into p, 0 = there is none, -1 = unreadable/corrupt (err says which file and how to fix). */
+int bt_checkpoint_read(const char *state_dir, bt_position_t *p, char *err, size_t errlen);
+
+#endif

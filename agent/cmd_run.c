@@ -1,0 +1,160 @@
+/* cmd_run.c: `bintail [run]`: the daemon. Parses flags, resumes from the checkpoint (or
+ * --start), and runs the pipeline until SIGTERM/SIGINT, --stop-at-end, or an error.
+ *
+ * Exit status: 0 clean stop, 1 runtime error (the message says what and how to fix it),
+ * 2 bad flags or configuration. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/checkpoint.h"
+#include "agent/commands.h"
+#include "agent/options.h"
+#include "agent/pipeline.h"
+#include "agent/source/startpos.h"
+#include "agent/util/log.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* logs go to stderr; nothing to reopen */
+}
+
+static const char *binlog_dir_of(const bt_config_t *cfg, char *buf, size_t len) {
+    if (cfg->binlog_dir) return cfg->binlog_dir;
+    snprintf(buf, len, "%s", cfg->binlog_index);
+    char *slash = strrchr(buf, '/');
+    if (slash) *slash = 0;
+    else snprintf(buf, len, ".");
+    return buf;
+}
+
+/* The checkpoint must belong to the binlog we read: same server id and the same file (by its
+ * creation time) under that name. A rebuilt replica reuses file names, not creation times. */
+static int check_identity(const char *dir, const bt_position_t *ck, char *err, size_t errlen) {
+    uint32_t sid, created;
+    if (bt_binlog_file_identity(dir, ck->file, &sid, &created) != 0) return 0; /* purged: the source says so */
+    if (ck->file_created && (created != ck->file_created || sid != ck->server_id)) {
+        snprintf(err, errlen, "the checkpoint is for another binlog: %s was written by server %u at %u, but the "
+                              "file there now by server %u at %u (the replica was rebuilt or this is another "
+                              "server). Start over with --reset-checkpoint (and a new snapshot)",
+                 ck->file, ck->server_id, ck->file_created, sid, created);
+        return -1;
+    }
+    return 0;
+}
+
+static int prepare_state_dir(const char *dir, char *err, size_t errlen) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "--state-dir %s: cannot create: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (access(dir, W_OK) != 0) {
+        snprintf(err, errlen, "--state-dir %s: not writable: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int bt_cmd_run(int argc, char **argv) {
+    bt_config_t cfg;
+    char err[2048];
+    bt_config_defaults(&cfg);
+    int first = argc > 1 && !strcmp(argv[1], "run") ? 2 : 1;
+    int prc = bt_config_parse(&cfg, argc, argv, first, err, sizeof err);
+    if (prc == 0 && bt_config_check(&cfg, err, sizeof err) != 0) prc = -1;
+    if (prc != 0) {
+        if (prc < 0) fprintf(stderr, "bintail: %s\n", err);
+        bt_config_free(&cfg);
+        return prc < 0 ? 2 : 0;
+    }
+    bt_log_set_level(bt_log_level_from_name(cfg.log_level));
+    install_signals();
+
+    int rc = 1;
+    bt_source_t *src = NULL;
+    bt_pipeline_t *pipe = NULL;
+    bt_throttle_t *thr = NULL;
+    char dirbuf[PATH_MAX];
+    const char *dir = NULL;
+    bt_position_t ck;
+    bool resumed = false;
+    bt_start_pos_t start;
+
+    if (cfg.state_dir && prepare_state_dir(cfg.state_dir, err, sizeof err) != 0) {
+        rc = 2;
+        goto out;
+    }
+    if (cfg.state_dir && !cfg.reset_checkpoint) {
+        int r = bt_checkpoint_read(cfg.state_dir, &ck, err, sizeof err);
+        if (r < 0) goto out;
+        resumed = r == 1;
+    }
+    if (strcmp(cfg.source, "file") != 0) {
+        snprintf(err, sizeof err, "--source %s is not available in this build yet; use --binlog-dir", cfg.source);
+        rc = 2;
+        goto out;
+    }
+    dir = binlog_dir_of(&cfg, dirbuf, sizeof dirbuf);
+    if (resumed) {
+        if (check_identity(dir, &ck, err, sizeof err) != 0) goto out;
+        memset(&start, 0, sizeof start);
+        snprintf(start.file, sizeof start.file, "%s", ck.file);
+        start.pos = ck.pos;
+        bt_info("resuming from the checkpoint %s:%llu%s%s", ck.file, (unsigned long long)ck.pos,
+                ck.gtid[0] ? " gtid " : "", ck.gtid);
+    } else {
+        if (bt_start_resolve(cfg.start, dir, cfg.binlog_index, &start, err, sizeof err) != 0) goto out;
+        bt_info("starting at %s:%llu (--start %s)", start.file, (unsigned long long)start.pos, cfg.start);
+    }
+    if (!(src = bt_source_file_new(cfg.binlog_dir, cfg.binlog_index, &start, err, sizeof err))) goto out;
+
+    bt_throttle_limits_t lim = {
+        .stream_rows_per_sec = cfg.max_rps,
+        .stream_bytes_per_sec = cfg.max_mbps * 1e6,
+        .burst_seconds = cfg.throttle_burst,
+    };
+    if (!(thr = bt_throttle_new(&lim, bt_throttle_now_ns(), err, sizeof err))) {
+        rc = 2;
+        goto out;
+    }
+    bt_pipeline_init_t init = {
+        .cfg = &cfg,
+        .source = src,
+        .resume = resumed ? &ck : NULL,
+        .throttle = thr,
+        .stop = &stop_requested,
+    };
+    pipe = bt_pipeline_new(&init, err, sizeof err);
+    src = NULL; /* owned by the pipeline now (freed by it, even on failure) */
+    if (!pipe) {
+        rc = 2;
+        goto out;
+    }
+    rc = bt_pipeline_run(pipe, err, sizeof err);
+    if (rc == 0) bt_info("stopped cleanly");
+out:
+    if (rc != 0) fprintf(stderr, "bintail: %s\n", err);
+    bt_pipeline_free(pipe);
+    bt_source_free(src);
+    bt_throttle_free(thr);
+    bt_config_free(&cfg);
+    return rc;
+}

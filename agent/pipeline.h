@@ -1,0 +1,55 @@
+/* pipeline.h: the reader loop: source -> decoder -> router -> format -> partitioner -> sink,
+ * with delivery reports driving the checkpoint.
+ *
+ * One thread owns all of it. Row changes stream through one at a time; only a transaction's
+ * end (XID, COMMIT, DDL) makes a checkpoint candidate, and the checkpoint moves only over
+ * transactions whose every message the sink acknowledged. Waiting for the throttle, for a
+ * full Kafka queue or for new binlog bytes always keeps serving delivery reports. */
+#ifndef BT_PIPELINE_H
+#define BT_PIPELINE_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/checkpoint.h"
+#include "agent/options.h"
+#include "agent/source/source.h"
+#include "throttle/throttle.h"
+
+/* Counters the side thread (alerts, control endpoint) reads while the pipeline runs. */
+typedef struct bt_pipeline_stats {
+    _Atomic int64_t lag_ms;          /* commit time of the newest acknowledged transaction to now; 0 idle */
+    _Atomic int64_t sink_failing_ms; /* how long the sink has been failing; 0 healthy */
+    _Atomic uint64_t rows;           /* row changes read */
+    _Atomic uint64_t messages;       /* messages produced */
+    _Atomic uint64_t acked;          /* messages acknowledged */
+    _Atomic uint64_t skipped_oversize;
+    _Atomic uint64_t transactions;
+    _Atomic int64_t last_event_ms;   /* when the source last yielded an event */
+    _Atomic int64_t source_advanced_ms;
+    _Atomic bool caught_up;
+} bt_pipeline_stats_t;
+
+typedef struct bt_pipeline bt_pipeline_t;
+
+typedef struct bt_pipeline_init {
+    const bt_config_t *cfg;
+    bt_source_t *source;            /* taken over */
+    const bt_position_t *resume;    /* checkpoint resumed from, or NULL */
+    bt_throttle_t *throttle;        /* shared with the control endpoint; not owned */
+    volatile sig_atomic_t *stop;    /* set by signal handlers */
+} bt_pipeline_init_t;
+
+bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *init, char *err, size_t errlen);
+/* Runs until stopped, the end with --stop-at-end, or an error. 0 = clean exit, 1 = error (err). */
+int bt_pipeline_run(bt_pipeline_t *p, char *err, size_t errlen);
+bt_pipeline_stats_t *bt_pipeline_stats(bt_pipeline_t *p);
+/* The current position (last event read) for alerts: copies under a lock. */
+void bt_pipeline_position(bt_pipeline_t *p, char *file, size_t filelen, uint64_t *pos, char *gtid, size_t gtidlen);
+void bt_pipeline_free(bt_pipeline_t *p);
+
+int64_t bt_now_ms(void);
+
+#endif

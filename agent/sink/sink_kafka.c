@@ -1,0 +1,256 @@
+/* sink_kafka.c: the Kafka sink, on librdkafka.
+ *
+ * Delivery guarantees come from the producer configuration: acks=all with idempotence (the
+ * broker de-duplicates retries and keeps per-partition order), message.timeout.ms=0 so a
+ * broker outage is retried without limit instead of turning into lost messages, and a
+ * bounded local queue (queue.buffering.max.kbytes): when it is full, produce() says so and
+ * the reader pauses. With acks=1 or 0 there is no idempotence, so at most one request is in
+ * flight per connection to keep order across retries.
+ *
+ * The partition is chosen by bintail (partitioner/), so the sink needs each topic's
+ * partition count; it asks the cluster's metadata once per topic and caches the answer. */
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/sink/sink.h"
+#include "agent/util/log.h"
+
+typedef struct topic_entry {
+    char *name;
+    rd_kafka_topic_t *rkt;
+    int partitions;
+} topic_entry_t;
+
+typedef struct kafka_sink {
+    bt_sink_t base;
+    rd_kafka_t *rk;
+    topic_entry_t *topics;
+    size_t ntopics, captopics;
+    int64_t failing_since_ms;   /* first failure after the last success; 0 = healthy */
+    int64_t last_ok_ms;
+    char last_error[512];
+} kafka_sink_t;
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    kafka_sink_t *ks = opaque;
+    (void)rk;
+    if (!m->err) {
+        ks->last_ok_ms = now_ms();
+        ks->failing_since_ms = 0;
+        ks->base.ack(ks->base.ack_ctx, m->_private, true, NULL, false);
+        return;
+    }
+    char msg[600];
+    snprintf(msg, sizeof msg, "delivery to %s [%d] failed: %s", rd_kafka_topic_name(m->rkt), (int)m->partition,
+             rd_kafka_err2str(m->err));
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_fatal_error(ks->rk, why, sizeof why);
+        snprintf(msg, sizeof msg, "the Kafka producer hit a fatal error: %s", why);
+    }
+    /* With message.timeout.ms=0 librdkafka retries transient errors forever, so any error that
+     * reaches a delivery report is permanent (too large, not authorized, fatal): stop. */
+    ks->base.ack(ks->base.ack_ctx, m->_private, false, msg, true);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    kafka_sink_t *ks = opaque;
+    (void)rk;
+    if (!ks->failing_since_ms) ks->failing_since_ms = now_ms();
+    snprintf(ks->last_error, sizeof ks->last_error, "%s", reason);
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        bt_warn("all Kafka brokers are down (%s): retrying; reading pauses when the queue is full", reason);
+    else
+        bt_debug("kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk;
+    if (level <= 3) bt_warn("kafka %s: %s", fac, buf);
+    else bt_debug("kafka %s: %s", fac, buf);
+}
+
+static topic_entry_t *topic_get(kafka_sink_t *ks, const char *name, char *err, size_t errlen) {
+    for (size_t i = 0; i < ks->ntopics; i++)
+        if (!strcmp(ks->topics[i].name, name)) return &ks->topics[i];
+    if (ks->ntopics == ks->captopics) {
+        size_t ncap = ks->captopics ? ks->captopics * 2 : 16;
+        topic_entry_t *nt = realloc(ks->topics, ncap * sizeof *nt);
+        if (!nt) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+        ks->topics = nt;
+        ks->captopics = ncap;
+    }
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(ks->rk, name, NULL);
+    if (!rkt) {
+        snprintf(err, errlen, "invalid topic name '%s': %s", name, rd_kafka_err2str(rd_kafka_last_error()));
+        return NULL;
+    }
+    topic_entry_t *t = &ks->topics[ks->ntopics++];
+    t->name = strdup(name);
+    t->rkt = rkt;
+    t->partitions = 0;
+    return t;
+}
+
+static int kafka_partitions(bt_sink_t *base, const char *topic, char *err, size_t errlen) {
+    kafka_sink_t *ks = (kafka_sink_t *)base;
+    topic_entry_t *t = topic_get(ks, topic, err, errlen);
+    if (!t) return -1;
+    if (t->partitions > 0) return t->partitions;
+    /* A new topic may be auto-created by the metadata request; ask again until it has
+     * partitions with leaders, for up to 30 s. */
+    rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int attempt = 0; attempt < 60; attempt++) {
+        const struct rd_kafka_metadata *md = NULL;
+        last = rd_kafka_metadata(ks->rk, 0, t->rkt, &md, 5000);
+        if (!last && md->topic_cnt == 1) {
+            last = md->topics[0].err;
+            int n = md->topics[0].partition_cnt;
+            rd_kafka_metadata_destroy(md);
+            if (!last && n > 0) {
+                t->partitions = n;
+                return n;
+            }
+        } else if (md) {
+            rd_kafka_metadata_destroy(md);
+        }
+        struct timespec ts = {0, 500 * 1000000L};
+        nanosleep(&ts, NULL);
+        rd_kafka_poll(ks->rk, 0);
+    }
+    snprintf(err, errlen, "cannot get the partitions of topic %s: %s (create the topic, or enable "
+                          "auto.create.topics.enable on the brokers)", topic, rd_kafka_err2str(last));
+    return -1;
+}
+
+static int kafka_produce(bt_sink_t *base, const bt_msg_t *m, char *err, size_t errlen) {
+    kafka_sink_t *ks = (kafka_sink_t *)base;
+    topic_entry_t *t = topic_get(ks, m->topic, err, errlen);
+    if (!t) return -1;
+    rd_kafka_headers_t *hdrs = NULL;
+    if (m->nheaders) {
+        hdrs = rd_kafka_headers_new(m->nheaders);
+        for (unsigned i = 0; i < m->nheaders; i++)
+            rd_kafka_header_add(hdrs, m->hname[i], -1, m->hval[i], -1);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        ks->rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_PARTITION(m->partition >= 0 ? m->partition : RD_KAFKA_PARTITION_UA),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->klen ? m->key : NULL, m->klen),
+        RD_KAFKA_V_VALUE(m->tombstone ? NULL : (void *)m->val, m->tombstone ? 0 : m->vlen),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(m->opaque), RD_KAFKA_V_END);
+    if (!e) return 0;
+    if (hdrs) rd_kafka_headers_destroy(hdrs); /* not taken over on failure */
+    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) return 1;
+    snprintf(err, errlen, "cannot produce to %s [%d] (key %zu bytes, value %zu bytes): %s", m->topic,
+             (int)m->partition, m->klen, m->vlen, rd_kafka_err2str(e));
+    return -1;
+}
+
+static void kafka_poll(bt_sink_t *base, int timeout_ms) { rd_kafka_poll(((kafka_sink_t *)base)->rk, timeout_ms); }
+
+static int kafka_sync(bt_sink_t *base, char *err, size_t errlen) {
+    (void)base, (void)err, (void)errlen;
+    return 0; /* acknowledged means stored by the brokers */
+}
+
+static uint64_t kafka_in_flight(bt_sink_t *base) {
+    return (uint64_t)rd_kafka_outq_len(((kafka_sink_t *)base)->rk);
+}
+
+static int64_t kafka_failing_ms(bt_sink_t *base, int64_t now) {
+    kafka_sink_t *ks = (kafka_sink_t *)base;
+    if (!ks->failing_since_ms) return 0;
+    /* An error with nothing waiting (an idle connection closed) is not an outage. */
+    if (rd_kafka_outq_len(ks->rk) == 0) return 0;
+    return now - ks->failing_since_ms;
+}
+
+static void kafka_free(bt_sink_t *base) {
+    kafka_sink_t *ks = (kafka_sink_t *)base;
+    if (!ks) return;
+    for (size_t i = 0; i < ks->ntopics; i++) {
+        rd_kafka_topic_destroy(ks->topics[i].rkt);
+        free(ks->topics[i].name);
+    }
+    free(ks->topics);
+    if (ks->rk) rd_kafka_destroy(ks->rk);
+    free(ks);
+}
+
+static const bt_sink_ops_t kafka_ops = {"kafka",     kafka_produce,   kafka_poll,       kafka_partitions,
+                                        kafka_sync,  kafka_in_flight, kafka_failing_ms, kafka_free};
+
+static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen) {
+    char e[512];
+    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "Kafka property %s=%s: %s", k, v, e);
+        return -1;
+    }
+    return 0;
+}
+
+bt_sink_t *bt_sink_kafka_new(const bt_kafka_opts_t *o, char *err, size_t errlen) {
+    kafka_sink_t *ks = calloc(1, sizeof *ks);
+    if (!ks) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ks->base.ops = &kafka_ops;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char num[64];
+    bool acks_all = !strcmp(o->acks, "all");
+    if (set(conf, "bootstrap.servers", o->brokers, err, errlen) ||
+        set(conf, "acks", acks_all ? "all" : o->acks, err, errlen) ||
+        set(conf, "enable.idempotence", acks_all ? "true" : "false", err, errlen) ||
+        set(conf, "compression.type", o->compression, err, errlen) ||
+        set(conf, "message.timeout.ms", "0", err, errlen) ||
+        set(conf, "linger.ms", "5", err, errlen) ||
+        set(conf, "batch.num.messages", "10000", err, errlen) ||
+        set(conf, "client.id", "bintail", err, errlen))
+        goto fail;
+    if (!acks_all && set(conf, "max.in.flight.requests.per.connection", "1", err, errlen)) goto fail;
+    snprintf(num, sizeof num, "%lld", (long long)(o->queue_max_bytes / 1024 > 0 ? o->queue_max_bytes / 1024 : 1));
+    if (set(conf, "queue.buffering.max.kbytes", num, err, errlen)) goto fail;
+    snprintf(num, sizeof num, "%lld", (long long)(o->max_record_bytes + 4096));
+    if (set(conf, "message.max.bytes", num, err, errlen)) goto fail;
+    for (size_t i = 0; i < o->nprops; i++) {
+        char kv[1024];
+        snprintf(kv, sizeof kv, "%s", o->props[i]);
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            snprintf(err, errlen, "-X %s: expected KEY=VALUE", o->props[i]);
+            goto fail;
+        }
+        *eq = 0;
+        if (set(conf, kv, eq + 1, err, errlen)) goto fail;
+    }
+    rd_kafka_conf_set_opaque(conf, ks);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    char e[512];
+    ks->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    if (!ks->rk) {
+        snprintf(err, errlen, "cannot create the Kafka producer: %s", e);
+        rd_kafka_conf_destroy(conf);
+        free(ks);
+        return NULL;
+    }
+    return &ks->base;
+fail:
+    rd_kafka_conf_destroy(conf);
+    free(ks);
+    return NULL;
+}

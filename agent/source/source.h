@@ -1,0 +1,75 @@
+/* source.h: where raw binlog events come from (local files or the replication protocol).
+ *
+ * A source yields whole events (19-byte header through checksum) with their coordinates, in
+ * binlog order, and never a half-written one: at the end of the binlog it waits (up to the
+ * caller's timeout) and returns 0, so the reader loop can serve deliveries meanwhile.
+ * Coordinates are the file the event is in and its offset; events are valid until the next
+ * call. The first event a source yields for any file is that file's FORMAT_DESCRIPTION, even
+ * when reading starts later in the file, so the decoder always knows the format. */
+#ifndef BT_SOURCE_H
+#define BT_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bt_raw_event {
+    const uint8_t *data;  /* the whole event */
+    size_t len;
+    const char *file;     /* binlog file name (basename), valid until the next call */
+    uint64_t pos;         /* offset of the event in that file */
+    bool skip;            /* a FORMAT_DESCRIPTION replayed before the start position: decode, emit nothing */
+} bt_raw_event_t;
+
+typedef struct bt_source bt_source_t;
+
+typedef struct bt_source_ops {
+    const char *name;
+    /* 1 = *ev filled; 0 = nothing new within timeout_ms (caught up); -1 = error in err. */
+    int (*next)(bt_source_t *src, bt_raw_event_t *ev, int timeout_ms, char *err, size_t errlen);
+    /* true once everything written so far has been yielded (for --stop-at-end). */
+    bool (*at_end)(bt_source_t *src);
+    void (*free)(bt_source_t *src);
+} bt_source_ops_t;
+
+struct bt_source {
+    const bt_source_ops_t *ops;
+};
+
+/* Where to start reading: a file and offset. file NULL means "earliest". */
+typedef struct bt_start_pos {
+    char file[256];
+    uint64_t pos;
+} bt_start_pos_t;
+
+static inline int bt_source_next(bt_source_t *s, bt_raw_event_t *ev, int timeout_ms, char *err, size_t errlen) {
+    return s->ops->next(s, ev, timeout_ms, err, errlen);
+}
+static inline void bt_source_free(bt_source_t *s) {
+    if (s) s->ops->free(s);
+}
+
+/* Local files (source_file.c). dir: the directory holding the binlog files; index: the index
+ * file (NULL: the only *.index in dir). start->file empty: the first file in the index.
+ * Returns NULL with err (missing directory or index, unreadable file, purged start file). */
+bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_start_pos_t *start, char *err,
+                                size_t errlen);
+/* Paths of the files listed in the index, in order (for --start resolution). Caller frees. */
+int bt_binlog_index_read(const char *dir, const char *index, char ***files, size_t *nfiles, char *err, size_t errlen);
+/* Find the index file in dir. */
+int bt_binlog_index_find(const char *dir, char *out, size_t outlen, char *err, size_t errlen);
+
+/* Replication protocol (source_repl.c). */
+typedef struct bt_repl_opts {
+    const char *host;
+    unsigned port;
+    const char *user;
+    const char *password;
+    uint32_t server_id;       /* ours, as a replica */
+    const char *gtid;         /* start by GTID when set (MariaDB "0-1-5,1-2-9" or MySQL GTID set) */
+    int64_t retry_connect_ms; /* keep reconnecting for this long */
+    int heartbeat_ms;         /* master heartbeat period requested */
+} bt_repl_opts_t;
+bt_source_t *bt_source_repl_new(const bt_repl_opts_t *opts, const bt_start_pos_t *start, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,432 @@
+/* source_file.c: reads the replica's own binlog files from disk, following the index.
+ *
+ * This puts no load on the server. Files are read in index order; at the end of the newest
+ * file the source waits for more bytes with inotify (or polls every 100 ms when inotify is
+ * unavailable). It never treats a half-written event at the end of the file being written
+ * as corruption: it waits for the rest. It moves to the next file after a ROTATE or STOP event,
+ * or when the index names a newer file and the current one ended on an event boundary (a
+ * crash leaves no ROTATE). A file it still needs that has vanished was purged: that is an
+ * error, never a silent skip.
+ *
+ * DESIGN: one read buffer; an event is yielded as a pointer into it, so the buffer is only
+ * compacted or grown at the start of the next call. The buffer grows to the largest event
+ * seen (capped at BT_MAX_EVENT) and shrinks back after a file switch. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/source/source.h"
+#include "agent/util/log.h"
+
+#define BT_MAX_EVENT ((size_t)1 << 30)
+#define READ_CHUNK ((size_t)1 << 20)
+#define HEADER_LEN 19
+#define EV_STOP 3
+#define EV_ROTATE 4
+#define EV_FDE 15
+#define LOG_EVENT_ARTIFICIAL_F 0x20
+
+typedef struct file_source {
+    bt_source_t base;
+    char dir[PATH_MAX];
+    char index[PATH_MAX];
+    char name[256];       /* current file (basename) */
+    int fd;
+    uint8_t *buf;
+    size_t cap, len, off; /* buf[off..len) not yet yielded */
+    uint64_t buf_pos;     /* file offset of buf[0] */
+    uint64_t start_pos;   /* first offset to yield after the FDE (0 = from the start) */
+    bool fde_only_once;   /* yield the FDE with skip=true, then jump to start_pos */
+    bool file_done;       /* ROTATE/STOP seen: move to the next file when it is listed */
+    bool at_end;
+    bool eof;             /* the last read returned 0 bytes */
+    int inotify_fd;
+    uint8_t fde_copy[4096];
+} file_source_t;
+
+static uint32_t le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static const char *base_name(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+int bt_binlog_index_find(const char *dir, char *out, size_t outlen, char *err, size_t errlen) {
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "--binlog-dir %s: %s", dir, errno ? strerror(errno) : "not a directory");
+        return -1;
+    }
+    /* Scan for *.index; refuse to guess between several (the relay log has one too). */
+    int found = 0;
+    char first[PATH_MAX] = "";
+    {
+        DIR *d = opendir(dir);
+        if (!d) {
+            snprintf(err, errlen, "--binlog-dir %s: cannot list: %s", dir, strerror(errno));
+            return -1;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            size_t l = strlen(de->d_name);
+            if (l > 6 && !strcmp(de->d_name + l - 6, ".index") && !strstr(de->d_name, "relay")) {
+                if (!found) snprintf(first, sizeof first, "%s", de->d_name);
+                found++;
+            }
+        }
+        closedir(d);
+    }
+    if (found == 0) {
+        snprintf(err, errlen, "no binlog index (*.index) in %s: is log_bin enabled on this server, and is "
+                              "this its binlog directory? Name the index with --binlog-index", dir);
+        return -1;
+    }
+    if (found > 1) {
+        snprintf(err, errlen, "several binlog index files in %s: name one with --binlog-index", dir);
+        return -1;
+    }
+    snprintf(out, outlen, "%s/%s", dir, first);
+    return 0;
+}
+
+int bt_binlog_index_read(const char *dir, const char *index, char ***files, size_t *nfiles, char *err,
+                         size_t errlen) {
+    FILE *f = fopen(index, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open binlog index %s: %s%s", index, strerror(errno),
+                 errno == EACCES ? " (run bintail as a user that can read the server's binlog directory, "
+                                   "e.g. in the mysql group)" : "");
+        return -1;
+    }
+    char line[PATH_MAX];
+    char **v = NULL;
+    size_t n = 0;
+    (void)dir;
+    while (fgets(line, sizeof line, f)) {
+        size_t l = strcspn(line, "\r\n");
+        line[l] = 0;
+        if (!l) continue;
+        char **nv = realloc(v, (n + 1) * sizeof *nv);
+        if (!nv) break;
+        v = nv;
+        v[n++] = strdup(base_name(line));
+    }
+    fclose(f);
+    *files = v;
+    *nfiles = n;
+    return 0;
+}
+
+static void free_list(char **v, size_t n) {
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+/* The file listed after `name` in the index: 1 found (copied to next), 0 none yet,
+ * -1 error; -2 when `name` itself is no longer listed (purged). */
+static int next_in_index(file_source_t *fs, const char *name, char *next, size_t nextlen, char *err, size_t errlen) {
+    char **v;
+    size_t n;
+    if (bt_binlog_index_read(fs->dir, fs->index, &v, &n, err, errlen) != 0) return -1;
+    int rc = -2;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(v[i], name)) {
+            rc = 0;
+            if (i + 1 < n) {
+                snprintf(next, nextlen, "%s", v[i + 1]);
+                rc = 1;
+            }
+            break;
+        }
+    }
+    free_list(v, n);
+    return rc;
+}
+
+static int open_current(file_source_t *fs, char *err, size_t errlen) {
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", fs->dir, fs->name);
+    fs->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fs->fd < 0) {
+        if (errno == ENOENT)
+            snprintf(err, errlen, "binlog file %s is gone: it was purged before bintail read it (the data in "
+                                  "it is lost to bintail). Keep binlogs longer (binlog_expire_logs_seconds), then "
+                                  "restart with --reset-checkpoint and a new snapshot", path);
+        else
+            snprintf(err, errlen, "cannot open binlog file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    uint8_t magic[4];
+    ssize_t r = pread(fs->fd, magic, 4, 0);
+    if (r == 4 && memcmp(magic, "\xfe" "bin", 4) != 0) {
+        snprintf(err, errlen, "%s is not a binlog file (bad magic number)", path);
+        return -1;
+    }
+    fs->buf_pos = 4;
+    fs->len = fs->off = 0;
+    fs->eof = false;
+    fs->file_done = false;
+    if (lseek(fs->fd, 4, SEEK_SET) < 0) {
+        snprintf(err, errlen, "cannot seek in %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void close_current(file_source_t *fs) {
+    if (fs->fd >= 0) close(fs->fd);
+    fs->fd = -1;
+    if (fs->cap > 4 * READ_CHUNK) { /* give back the memory of a huge event */
+        free(fs->buf);
+        fs->buf = NULL;
+        fs->cap = 0;
+    }
+    fs->len = fs->off = 0;
+}
+
+/* Make at least `need` bytes available at buf[off]; 1 = yes, 0 = not yet written, -1 = error. */
+static int fill(file_source_t *fs, size_t need, char *err, size_t errlen) {
+    if (fs->len - fs->off >= need) return 1;
+    if (fs->off > 0) { /* compact: drop what was already yielded */
+        memmove(fs->buf, fs->buf + fs->off, fs->len - fs->off);
+        fs->buf_pos += fs->off;
+        fs->len -= fs->off;
+        fs->off = 0;
+    }
+    if (need > fs->cap) {
+        size_t ncap = fs->cap ? fs->cap : READ_CHUNK;
+        while (ncap < need) ncap *= 2;
+        uint8_t *nb = realloc(fs->buf, ncap);
+        if (!nb) {
+            snprintf(err, errlen, "out of memory for a %zu-byte event in %s", need, fs->name);
+            return -1;
+        }
+        fs->buf = nb;
+        fs->cap = ncap;
+    }
+    while (fs->len < need) {
+        ssize_t r = read(fs->fd, fs->buf + fs->len, fs->cap - fs->len);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            snprintf(err, errlen, "read error in %s at offset %llu: %s", fs->name,
+                     (unsigned long long)(fs->buf_pos + fs->len), strerror(errno));
+            return -1;
+        }
+        if (r == 0) {
+            fs->eof = true;
+            return 0;
+        }
+        fs->len += (size_t)r;
+    }
+    fs->eof = false;
+    return 1;
+}
+
+/* Wait until the directory changes or timeout_ms passes. */
+static void wait_for_change(file_source_t *fs, int timeout_ms) {
+    if (timeout_ms <= 0) return;
+    if (fs->inotify_fd < 0) {
+        struct timespec ts = {0, (timeout_ms < 100 ? timeout_ms : 100) * 1000000L};
+        nanosleep(&ts, NULL);
+        return;
+    }
+    struct pollfd pfd = {fs->inotify_fd, POLLIN, 0};
+    /* Cap the wait: inotify does not report writes through some filesystems (NFS, overlays). */
+    if (poll(&pfd, 1, timeout_ms < 250 ? timeout_ms : 250) > 0) {
+        char drain[4096];
+        while (read(fs->inotify_fd, drain, sizeof drain) > 0) {
+        }
+    }
+}
+
+/* Move to the next file in the index when the current one is finished. 1 moved, 0 not yet. */
+static int maybe_advance(file_source_t *fs, bool clean_eof, char *err, size_t errlen) {
+    char next[256];
+    int rc = next_in_index(fs, fs->name, next, sizeof next, err, errlen);
+    if (rc == -1) return -1;
+    if (rc == -2) {
+        snprintf(err, errlen, "binlog file %s is no longer listed in %s: it was purged while bintail was "
+                              "reading it", fs->name, fs->index);
+        return -1;
+    }
+    if (rc == 0) return 0;
+    if (!fs->file_done && !clean_eof) {
+        /* The server moved on while the last event of this file is incomplete: it crashed in
+         * the middle of writing it. Such an event belongs to no committed transaction. */
+        bt_warn("%s ends with an incomplete event at offset %llu and the server has moved on to %s: "
+                "continuing with %s (the incomplete event was never committed)",
+                fs->name, (unsigned long long)(fs->buf_pos + fs->off), next, next);
+    }
+    bt_info("following the binlog to %s", next);
+    close_current(fs);
+    snprintf(fs->name, sizeof fs->name, "%s", next);
+    fs->start_pos = 0;
+    fs->fde_only_once = false;
+    return open_current(fs, err, errlen) == 0 ? 1 : -1;
+}
+
+static int file_next(bt_source_t *src, bt_raw_event_t *ev, int timeout_ms, char *err, size_t errlen) {
+    file_source_t *fs = (file_source_t *)src;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (fs->file_done) {
+            int rc = maybe_advance(fs, true, err, errlen);
+            if (rc < 0) return -1;
+            if (rc == 0) goto wait;
+        }
+        int rc = fill(fs, HEADER_LEN, err, errlen);
+        if (rc < 0) return -1;
+        if (rc == 1) {
+            const uint8_t *h = fs->buf + fs->off;
+            uint32_t size = le32(h + 9);
+            uint64_t pos = fs->buf_pos + fs->off;
+            if (size < HEADER_LEN || size > BT_MAX_EVENT) {
+                snprintf(err, errlen, "%s:%llu: impossible event length %u (the file is damaged or not a binlog)",
+                         fs->name, (unsigned long long)pos, size);
+                return -1;
+            }
+            rc = fill(fs, size, err, errlen);
+            if (rc < 0) return -1;
+            if (rc == 1) {
+                h = fs->buf + fs->off;
+                uint8_t type = h[4];
+                uint16_t flags = (uint16_t)(h[17] | h[18] << 8);
+                ev->data = h;
+                ev->len = size;
+                ev->file = fs->name;
+                ev->pos = pos;
+                ev->skip = false;
+                fs->off += size;
+                fs->at_end = false;
+                if (type == EV_FDE && fs->start_pos > pos + size) {
+                    /* Reading starts later in this file: the FDE is decoded, then we jump. */
+                    ev->skip = true;
+                    fs->off = fs->len = 0;
+                    fs->buf_pos = fs->start_pos;
+                    if (lseek(fs->fd, (off_t)fs->start_pos, SEEK_SET) < 0) {
+                        snprintf(err, errlen, "cannot seek to %s:%llu: %s", fs->name,
+                                 (unsigned long long)fs->start_pos, strerror(errno));
+                        return -1;
+                    }
+                    /* The buffer is refilled from the new offset on the next call, so the
+                     * FDE is handed out from a copy of its own. */
+                    fs->start_pos = 0;
+                    if (size > sizeof fs->fde_copy) {
+                        snprintf(err, errlen, "%s:%llu: FORMAT_DESCRIPTION event too large (%u)", fs->name,
+                                 (unsigned long long)pos, size);
+                        return -1;
+                    }
+                    memcpy(fs->fde_copy, h, size);
+                    ev->data = fs->fde_copy;
+                    return 1;
+                }
+                if (type == EV_STOP || (type == EV_ROTATE && !(flags & LOG_EVENT_ARTIFICIAL_F)))
+                    fs->file_done = true;
+                return 1;
+            }
+        }
+        /* Nothing complete: is the file finished (the index names a newer one), or still growing? */
+        if (fs->eof) {
+            bool clean = fs->len == fs->off;
+            if (clean || fs->file_done) {
+                rc = maybe_advance(fs, clean, err, errlen);
+                if (rc < 0) return -1;
+                if (rc == 1) continue;
+            }
+            fs->at_end = clean;
+        }
+    wait:;
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long elapsed = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (elapsed >= timeout_ms) return 0;
+        wait_for_change(fs, (int)(timeout_ms - elapsed));
+    }
+}
+
+static bool file_at_end(bt_source_t *src) { return ((file_source_t *)src)->at_end; }
+
+static void file_free(bt_source_t *src) {
+    file_source_t *fs = (file_source_t *)src;
+    if (!fs) return;
+    close_current(fs);
+    free(fs->buf);
+    if (fs->inotify_fd >= 0) close(fs->inotify_fd);
+    free(fs);
+}
+
+static const bt_source_ops_t file_ops = {"file", file_next, file_at_end, file_free};
+
+bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_start_pos_t *start, char *err,
+                                size_t errlen) {
+    file_source_t *fs = calloc(1, sizeof *fs);
+    if (!fs) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    fs->base.ops = &file_ops;
+    fs->fd = -1;
+    fs->inotify_fd = -1;
+    if (index) {
+        snprintf(fs->index, sizeof fs->index, "%s", index);
+        if (dir) snprintf(fs->dir, sizeof fs->dir, "%s", dir);
+        else {
+            snprintf(fs->dir, sizeof fs->dir, "%s", index);
+            char *slash = strrchr(fs->dir, '/');
+            if (slash) *slash = 0;
+            else snprintf(fs->dir, sizeof fs->dir, ".");
+        }
+    } else {
+        snprintf(fs->dir, sizeof fs->dir, "%s", dir);
+        if (bt_binlog_index_find(dir, fs->index, sizeof fs->index, err, errlen) != 0) goto fail;
+    }
+    char **v;
+    size_t n;
+    if (bt_binlog_index_read(fs->dir, fs->index, &v, &n, err, errlen) != 0) goto fail;
+    if (n == 0) {
+        free_list(v, n);
+        snprintf(err, errlen, "the binlog index %s lists no files", fs->index);
+        goto fail;
+    }
+    if (start && start->file[0]) {
+        bool listed = false;
+        for (size_t i = 0; i < n; i++) listed |= !strcmp(v[i], base_name(start->file));
+        if (!listed) {
+            snprintf(err, errlen, "binlog file %s (start position %s:%llu) is not in %s: it was purged. The "
+                                  "changes since then are no longer available; restart with --reset-checkpoint "
+                                  "(and a new snapshot) to continue", start->file, start->file,
+                     (unsigned long long)start->pos, fs->index);
+            free_list(v, n);
+            goto fail;
+        }
+        snprintf(fs->name, sizeof fs->name, "%s", base_name(start->file));
+        fs->start_pos = start->pos > 4 ? start->pos : 0;
+    } else {
+        snprintf(fs->name, sizeof fs->name, "%s", v[0]);
+    }
+    free_list(v, n);
+    if (open_current(fs, err, errlen) != 0) goto fail;
+    fs->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fs->inotify_fd >= 0 &&
+        inotify_add_watch(fs->inotify_fd, fs->dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+        bt_warn("inotify on %s failed (%s): polling every 100 ms instead", fs->dir, strerror(errno));
+        close(fs->inotify_fd);
+        fs->inotify_fd = -1;
+    }
+    return &fs->base;
+fail:
+    file_free(&fs->base);
+    return NULL;
+}

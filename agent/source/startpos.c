@@ -1,0 +1,214 @@
+/* startpos.c: turns --start (earliest, latest, FILE:POS, time:..., gtid:...) into a file and
+ * offset of the local binlog, and reads a file's identity for checkpoint checks.
+ *
+ * Only event headers are read (19 bytes per event, then a seek), plus the body of MariaDB
+ * GTID events for gtid:, so even large binlogs are scanned quickly; time: first picks the
+ * file by the timestamp of each file's FORMAT_DESCRIPTION, so it does not walk every file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/source/startpos.h"
+#include "agent/util/log.h"
+
+#define HDR 19
+
+static uint32_t le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+typedef struct walker {
+    int fd;
+    uint64_t pos;
+    uint8_t h[HDR];
+} walker_t;
+
+static int walk_open(walker_t *w, const char *dir, const char *file) {
+    char path[PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    w->fd = open(path, O_RDONLY | O_CLOEXEC);
+    w->pos = 4;
+    return w->fd < 0 ? -1 : 0;
+}
+
+/* Read the header at w->pos: 1 ok, 0 end of the complete events. */
+static int walk_header(walker_t *w) {
+    if (pread(w->fd, w->h, HDR, (off_t)w->pos) != HDR) return 0;
+    uint32_t size = le32(w->h + 9);
+    if (size < HDR) return 0;
+    uint8_t last;
+    if (pread(w->fd, &last, 1, (off_t)(w->pos + size - 1)) != 1) return 0; /* half-written */
+    return 1;
+}
+static void walk_next(walker_t *w) { w->pos += le32(w->h + 9); }
+
+int bt_binlog_file_identity(const char *dir, const char *file, uint32_t *server_id, uint32_t *created) {
+    walker_t w;
+    if (walk_open(&w, dir, file) != 0) return -1;
+    int rc = walk_header(&w) == 1 && w.h[4] == 15 ? 0 : -1;
+    if (rc == 0) {
+        *created = le32(w.h);
+        *server_id = le32(w.h + 5);
+    }
+    close(w.fd);
+    return rc;
+}
+
+/* End of the last complete event of a file. */
+static uint64_t file_end(const char *dir, const char *file) {
+    walker_t w;
+    if (walk_open(&w, dir, file) != 0) return 4;
+    while (walk_header(&w) == 1) walk_next(&w);
+    close(w.fd);
+    return w.pos;
+}
+
+static int parse_time(const char *s, time_t *out) {
+    struct tm tm = {0};
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end || (*end && strcmp(end, "Z"))) return -1;
+    *out = timegm(&tm);
+    return 0;
+}
+
+static int resolve_time(const char *dir, char **files, size_t n, time_t t, bt_start_pos_t *out) {
+    /* The last file created at or before t holds the first transaction after t, or one of the
+     * files after it does. */
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t sid, created;
+        if (bt_binlog_file_identity(dir, files[i], &sid, &created) == 0 && (time_t)created <= t) first = i;
+    }
+    for (size_t i = first; i < n; i++) {
+        walker_t w;
+        if (walk_open(&w, dir, files[i]) != 0) continue;
+        while (walk_header(&w) == 1) {
+            uint8_t type = w.h[4];
+            bool txn_start = type == 33 || type == 34 || type == 162 || type == 42;
+            if (txn_start && (time_t)le32(w.h) >= t) {
+                snprintf(out->file, sizeof out->file, "%s", files[i]);
+                out->pos = w.pos;
+                close(w.fd);
+                return 0;
+            }
+            walk_next(&w);
+        }
+        close(w.fd);
+    }
+    snprintf(out->file, sizeof out->file, "%s", files[n - 1]);
+    out->pos = file_end(dir, files[n - 1]);
+    return 0;
+}
+
+typedef struct dom_seq {
+    uint32_t domain;
+    uint64_t seq;
+} dom_seq_t;
+
+/* MariaDB GTID position "d-s-n,d-s-n": start at the first transaction it does not contain. */
+static int resolve_gtid(const char *dir, char **files, size_t n, const char *text, bt_start_pos_t *out, char *err,
+                        size_t errlen) {
+    dom_seq_t want[64];
+    size_t nwant = 0;
+    const char *p = text;
+    while (*p && nwant < 64) {
+        unsigned d, s;
+        unsigned long long q;
+        int used = 0;
+        if (sscanf(p, "%u-%u-%llu%n", &d, &s, &q, &used) != 3) {
+            snprintf(err, errlen, "--start gtid:%s: expected MariaDB GTID positions like gtid:0-1-100,1-2-7 "
+                                  "(MySQL GTID sets are supported with --source replication)", text);
+            return -1;
+        }
+        want[nwant].domain = d;
+        want[nwant].seq = q;
+        nwant++;
+        p += used;
+        if (*p == ',') p++;
+        else if (*p) {
+            snprintf(err, errlen, "--start gtid:%s: unexpected '%s'", text, p);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        walker_t w;
+        if (walk_open(&w, dir, files[i]) != 0) continue;
+        while (walk_header(&w) == 1) {
+            if (w.h[4] == 162) {
+                uint8_t body[12];
+                if (pread(w.fd, body, sizeof body, (off_t)(w.pos + HDR)) == (ssize_t)sizeof body) {
+                    uint64_t seq = le64(body);
+                    uint32_t domain = le32(body + 8);
+                    bool seen = false;
+                    for (size_t k = 0; k < nwant; k++)
+                        if (want[k].domain == domain && seq <= want[k].seq) seen = true;
+                    if (!seen) {
+                        snprintf(out->file, sizeof out->file, "%s", files[i]);
+                        out->pos = w.pos;
+                        close(w.fd);
+                        return 0;
+                    }
+                }
+            }
+            walk_next(&w);
+        }
+        close(w.fd);
+    }
+    snprintf(out->file, sizeof out->file, "%s", files[n - 1]);
+    out->pos = file_end(dir, files[n - 1]);
+    return 0;
+}
+
+int bt_start_resolve(const char *spec, const char *dir, const char *index, bt_start_pos_t *out, char *err,
+                     size_t errlen) {
+    memset(out, 0, sizeof *out);
+    char idx[PATH_MAX];
+    if (index) snprintf(idx, sizeof idx, "%s", index);
+    else if (bt_binlog_index_find(dir, idx, sizeof idx, err, errlen) != 0) return -1;
+    char **files;
+    size_t n;
+    if (bt_binlog_index_read(dir, idx, &files, &n, err, errlen) != 0) return -1;
+    int rc = 0;
+    if (n == 0) {
+        snprintf(err, errlen, "the binlog index %s lists no files", idx);
+        rc = -1;
+    } else if (!strcmp(spec, "earliest")) {
+        snprintf(out->file, sizeof out->file, "%s", files[0]);
+        out->pos = 4;
+    } else if (!strcmp(spec, "latest")) {
+        snprintf(out->file, sizeof out->file, "%s", files[n - 1]);
+        out->pos = file_end(dir, files[n - 1]);
+    } else if (!strncmp(spec, "time:", 5)) {
+        time_t t;
+        if (parse_time(spec + 5, &t) != 0) {
+            snprintf(err, errlen, "--start %s: expected time:YYYY-MM-DDTHH:MM:SSZ (UTC)", spec);
+            rc = -1;
+        } else {
+            rc = resolve_time(dir, files, n, t, out);
+        }
+    } else if (!strncmp(spec, "gtid:", 5)) {
+        rc = resolve_gtid(dir, files, n, spec + 5, out, err, errlen);
+    } else {
+        const char *colon = strrchr(spec, ':');
+        char *end = NULL;
+        unsigned long long pos = colon ? strtoull(colon + 1, &end, 10) : 0;
+        if (!colon || colon == spec || !end || *end || pos < 4) {
+            snprintf(err, errlen, "--start %s: expected earliest, latest, FILE:POS (e.g. mysql-bin.000003:1234), "
+                                  "gtid:SET or time:YYYY-MM-DDTHH:MM:SSZ", spec);
+            rc = -1;
+        } else {
+            snprintf(out->file, sizeof out->file, "%.*s", (int)(colon - spec), spec);
+            out->pos = pos;
+        }
+    }
+    for (size_t i = 0; i < n; i++) free(files[i]);
+    free(files);
+    return rc;
+}

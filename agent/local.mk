@@ -30,3 +30,11 @@ bin_PROGRAMS += agent/bintail
 agent_bintail_SOURCES = agent/main.c
 agent_bintail_CFLAGS = $(agent_libbtagent_a_CFLAGS)
 agent_bintail_LDADD = $(BT_AGENT_LIBS)
+
+check_PROGRAMS += tests/unit/test_checkpoint tests/unit/test_route tests/unit/test_jsonw
+tests_unit_test_checkpoint_SOURCES = tests/unit/test_checkpoint.c
+tests_unit_test_checkpoint_LDADD = agent/libbtagent.a -lm
+tests_unit_test_route_SOURCES = tests/unit/test_route.c
+tests_unit_test_route_LDADD = agent/libbtagent.a $(PCRE2_LIBS) -lm
+tests_unit_test_jsonw_SOURCES = tests/unit/test_jsonw.c
+tests_unit_test_jsonw_LDADD = agent/libbtagent.a -lm

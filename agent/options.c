@@ -412,22 +412,34 @@ void bt_config_print_help(const char *prog) {
     printf("\nExit status: 0 ok, 1 runtime error, 2 bad flags or configuration.\n");
 }
 
+/* Markdown table cells cannot hold a bare '|'. */
+static void md_cell(const char *text) {
+    for (const char *p = text; *p; p++) {
+        if (*p == '|') fputs("\\|", stdout);
+        else putchar(*p);
+    }
+}
+
 void bt_config_print_markdown(void) {
     const char *section = "";
     for (size_t i = 0; i < bt_noptions; i++) {
         const bt_opt_t *o = &bt_options[i];
         if (strcmp(section, o->section)) {
+            printf("%s#### %s\n\n| flag | default | meaning |\n|---|---|---|\n", *section ? "\n" : "", o->section);
             section = o->section;
-            printf("%s\n#### %s\n\n| flag | default | meaning |\n|---|---|---|\n", i ? "" : "", section);
         }
         char label[96];
         flag_label(o, label, sizeof label);
-        printf("| `%s` | %s%s%s | ", label, o->defval && o->kind != BT_OPT_FLAG ? "`" : "",
-               o->defval && o->kind != BT_OPT_FLAG ? o->defval : "", o->defval && o->kind != BT_OPT_FLAG ? "`" : "");
-        for (const char *p = o->help; *p; p++) {
-            if (*p == '|') fputs("\\|", stdout);
-            else putchar(*p);
+        printf("| `");
+        md_cell(label);
+        printf("` | ");
+        if (o->defval && o->kind != BT_OPT_FLAG) {
+            printf("`");
+            md_cell(o->defval);
+            printf("`");
         }
+        printf(" | ");
+        md_cell(o->help);
         printf(" |\n");
     }
 }

@@ -167,24 +167,62 @@ void bt_jw_uint_str(bt_jw_t *w, uint64_t v) {
     bt_buf_append(w->b, buf, (size_t)n);
 }
 
-int bt_fmt_double(char *buf, double v) {
-    /* The first precision whose text reads back as the same double is the shortest %g form.
-     * Values that came from short decimal literals (the common case) stop after a few tries. */
-    int n = 0;
-    for (int p = 1; p <= 17; p++) {
-        n = snprintf(buf, 32, "%.*g", p, v);
-        if (strtod(buf, NULL) == v) return n;
+/* Lay out the shortest round-trip digits the way JavaScript's Number#toString does (fixed
+ * notation for magnitudes from 1e-7 to 1e21, exponent otherwise), so 100 is "100", not
+ * "1e+02". `sci` is printf's "%.Ne" text of the value. */
+static int layout_number(char *out, const char *sci) {
+    char digits[32];
+    int k = 0, o = 0;
+    const char *p = sci;
+    if (*p == '-') out[o++] = *p++;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9') digits[k++] = *p;
+    int exp = atoi(p + 1);
+    while (k > 1 && digits[k - 1] == '0') k--; /* %e pads with zeros */
+    int n = exp + 1;                           /* position of the decimal point */
+    if (k <= n && n <= 21) {
+        memcpy(out + o, digits, (size_t)k), o += k;
+        for (int i = k; i < n; i++) out[o++] = '0';
+    } else if (0 < n && n <= 21) {
+        memcpy(out + o, digits, (size_t)n), o += n;
+        out[o++] = '.';
+        memcpy(out + o, digits + n, (size_t)(k - n)), o += k - n;
+    } else if (-6 < n && n <= 0) {
+        out[o++] = '0', out[o++] = '.';
+        for (int i = 0; i < -n; i++) out[o++] = '0';
+        memcpy(out + o, digits, (size_t)k), o += k;
+    } else {
+        out[o++] = digits[0];
+        if (k > 1) {
+            out[o++] = '.';
+            memcpy(out + o, digits + 1, (size_t)(k - 1)), o += k - 1;
+        }
+        o += snprintf(out + o, 8, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
     }
-    return n;
+    out[o] = 0;
+    return o;
+}
+
+int bt_fmt_double(char *buf, double v) {
+    if (v == 0) return snprintf(buf, 32, "%s", signbit(v) ? "-0" : "0");
+    /* The first precision whose text reads back as the same double gives the shortest
+     * digits. Values that came from short decimal literals (the common case) stop early. */
+    char sci[40];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(sci, sizeof sci, "%.*e", p - 1, v);
+        if (strtod(sci, NULL) == v) break;
+    }
+    return layout_number(buf, sci);
 }
 
 int bt_fmt_float(char *buf, float v) {
-    int n = 0;
+    if (v == 0) return snprintf(buf, 32, "%s", signbit(v) ? "-0" : "0");
+    char sci[40];
     for (int p = 1; p <= 9; p++) {
-        n = snprintf(buf, 32, "%.*g", p, (double)v);
-        if (strtof(buf, NULL) == v) return n;
+        snprintf(sci, sizeof sci, "%.*e", p - 1, (double)v);
+        if (strtof(sci, NULL) == v) break;
     }
-    return n;
+    return layout_number(buf, sci);
 }
 
 void bt_jw_double(bt_jw_t *w, double v) {

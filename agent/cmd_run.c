@@ -14,6 +14,7 @@
 
 #include "agent/checkpoint.h"
 #include "agent/commands.h"
+#include "agent/control.h"
 #include "agent/options.h"
 #include "agent/pipeline.h"
 #include "agent/source/startpos.h"
@@ -92,6 +93,7 @@ int bt_cmd_run(int argc, char **argv) {
     bt_source_t *src = NULL;
     bt_pipeline_t *pipe = NULL;
     bt_throttle_t *thr = NULL;
+    bt_control_t *ctl = NULL;
     char dirbuf[PATH_MAX];
     const char *dir = NULL;
     bt_position_t ck;
@@ -148,10 +150,13 @@ int bt_cmd_run(int argc, char **argv) {
         rc = 2;
         goto out;
     }
+    bt_control_init_t ci = {.state_dir = cfg.state_dir, .throttle = thr, .pipeline = pipe, .name = cfg.name};
+    if (!(ctl = bt_control_start(&ci, err, sizeof err))) goto out;
     rc = bt_pipeline_run(pipe, err, sizeof err);
     if (rc == 0) bt_info("stopped cleanly");
 out:
     if (rc != 0) fprintf(stderr, "bintail: %s\n", err);
+    bt_control_stop(ctl);
     bt_pipeline_free(pipe);
     bt_source_free(src);
     bt_throttle_free(thr);

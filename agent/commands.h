@@ -6,6 +6,7 @@
 int bt_cmd_run(int argc, char **argv);        /* the daemon (default when no subcommand) */
 int bt_cmd_decode(int argc, char **argv);     /* agent/cmd_decode.c: offline binlog decoding */
 int bt_cmd_throttle(int argc, char **argv);   /* change a running agent's limits */
+int bt_cmd_status(int argc, char **argv);     /* a running agent's position, lag and counters */
 int bt_cmd_alert_test(int argc, char **argv); /* send one test webhook */
 
 #endif

@@ -1,0 +1,241 @@
+/* control.c: the side thread and its Unix-socket control endpoint (see control.h). */
+#include "agent/control.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent/json/jsonw.h"
+#include "agent/util/log.h"
+
+struct bt_control {
+    bt_control_init_t in;
+    int listen_fd;
+    char path[108];
+    pthread_t thread;
+    atomic_bool stop;
+    bool started;
+};
+
+/* Once a second: the alert rules read the pipeline's counters (alerts.c of the agent). */
+static void control_tick(bt_control_t *c, int64_t now_ms) {
+    (void)c, (void)now_ms;
+}
+
+static int socket_path(const char *state_dir, char *out, size_t outlen, char *err, size_t errlen) {
+    int n = snprintf(out, outlen, "%s/control.sock", state_dir);
+    if (n < 0 || (size_t)n >= outlen) {
+        snprintf(err, errlen, "--state-dir %s: path too long for a Unix socket (at most %zu bytes)", state_dir,
+                 outlen - 14);
+        return -1;
+    }
+    return 0;
+}
+
+/* Apply "throttle k=v ..." and describe the limits in force. */
+static void handle_throttle(bt_control_t *c, char *args, bt_buf_t *out) {
+    bt_throttle_limits_t lim;
+    bt_throttle_get_limits(c->in.throttle, &lim);
+    char *save = NULL;
+    for (char *tok = strtok_r(args, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+        char *eq = strchr(tok, '=');
+        char *end = NULL;
+        double v = eq ? strtod(eq + 1, &end) : -1;
+        if (!eq || end == eq + 1 || *end || v < 0) {
+            bt_buf_printf(out, "{\"ok\":false,\"error\":\"bad limit '%s': expected NAME=NUMBER (0 = unlimited)\"}", tok);
+            return;
+        }
+        *eq = 0;
+        if (!strcmp(tok, "max-rps")) lim.stream_rows_per_sec = v;
+        else if (!strcmp(tok, "max-mbps")) lim.stream_bytes_per_sec = v * 1e6;
+        else if (!strcmp(tok, "snapshot-max-qps")) lim.snapshot_queries_per_sec = v;
+        else if (!strcmp(tok, "snapshot-max-rps")) lim.snapshot_rows_per_sec = v;
+        else if (!strcmp(tok, "snapshot-max-mbps")) lim.snapshot_bytes_per_sec = v * 1e6;
+        else {
+            bt_buf_printf(out, "{\"ok\":false,\"error\":\"unknown limit '%s'\"}", tok);
+            return;
+        }
+    }
+    char err[256];
+    if (bt_throttle_set_limits(c->in.throttle, &lim, bt_throttle_now_ns(), err, sizeof err) != 0) {
+        bt_buf_printf(out, "{\"ok\":false,\"error\":\"%s\"}", err);
+        return;
+    }
+    bt_info("throttle limits now: max-rps %g, max-mbps %g, snapshot-max-qps %g, snapshot-max-rps %g, "
+            "snapshot-max-mbps %g (0 = unlimited)", lim.stream_rows_per_sec, lim.stream_bytes_per_sec / 1e6,
+            lim.snapshot_queries_per_sec, lim.snapshot_rows_per_sec, lim.snapshot_bytes_per_sec / 1e6);
+    bt_jw_t w;
+    bt_jw_init(&w, out);
+    bt_jw_obj_begin(&w);
+    bt_jw_key(&w, "ok"), bt_jw_bool(&w, true);
+    bt_jw_key(&w, "max_rps"), bt_jw_double(&w, lim.stream_rows_per_sec);
+    bt_jw_key(&w, "max_mbps"), bt_jw_double(&w, lim.stream_bytes_per_sec / 1e6);
+    bt_jw_key(&w, "snapshot_max_qps"), bt_jw_double(&w, lim.snapshot_queries_per_sec);
+    bt_jw_key(&w, "snapshot_max_rps"), bt_jw_double(&w, lim.snapshot_rows_per_sec);
+    bt_jw_key(&w, "snapshot_max_mbps"), bt_jw_double(&w, lim.snapshot_bytes_per_sec / 1e6);
+    bt_jw_obj_end(&w);
+}
+
+static void handle_status(bt_control_t *c, bt_buf_t *out) {
+    bt_pipeline_stats_t *s = bt_pipeline_stats(c->in.pipeline);
+    char file[256], gtid[512];
+    uint64_t pos;
+    bt_pipeline_position(c->in.pipeline, file, sizeof file, &pos, gtid, sizeof gtid);
+    bt_throttle_stats_t ts;
+    bt_throttle_get_stats(c->in.throttle, BT_THROTTLE_STREAM, &ts);
+    bt_jw_t w;
+    bt_jw_init(&w, out);
+    bt_jw_obj_begin(&w);
+    bt_jw_key(&w, "ok"), bt_jw_bool(&w, true);
+    bt_jw_key(&w, "name"), bt_jw_str(&w, c->in.name ? c->in.name : "bintail");
+    bt_jw_key(&w, "file"), bt_jw_str(&w, file);
+    bt_jw_key(&w, "pos"), bt_jw_uint(&w, pos);
+    bt_jw_key(&w, "gtid"), bt_jw_str(&w, gtid);
+    bt_jw_key(&w, "lag_ms"), bt_jw_int(&w, atomic_load(&s->lag_ms));
+    bt_jw_key(&w, "rows"), bt_jw_uint(&w, atomic_load(&s->rows));
+    bt_jw_key(&w, "messages"), bt_jw_uint(&w, atomic_load(&s->messages));
+    bt_jw_key(&w, "acked"), bt_jw_uint(&w, atomic_load(&s->acked));
+    bt_jw_key(&w, "transactions"), bt_jw_uint(&w, atomic_load(&s->transactions));
+    bt_jw_key(&w, "caught_up"), bt_jw_bool(&w, atomic_load(&s->caught_up));
+    bt_jw_key(&w, "sink_failing_ms"), bt_jw_int(&w, atomic_load(&s->sink_failing_ms));
+    bt_jw_key(&w, "throttle_waits"), bt_jw_uint(&w, ts.waits);
+    bt_jw_key(&w, "throttle_waited_ms"), bt_jw_uint(&w, ts.waited_ns / 1000000);
+    bt_jw_obj_end(&w);
+}
+
+static void serve_one(bt_control_t *c, int fd) {
+    char req[1024];
+    size_t n = 0;
+    struct pollfd pfd = {fd, POLLIN, 0};
+    while (n < sizeof req - 1 && poll(&pfd, 1, 1000) > 0) { /* a slow client cannot hold the thread */
+        ssize_t r = read(fd, req + n, sizeof req - 1 - n);
+        if (r <= 0) break;
+        n += (size_t)r;
+        if (memchr(req, '\n', n)) break;
+    }
+    req[n] = 0;
+    req[strcspn(req, "\r\n")] = 0;
+    bt_buf_t out;
+    bt_buf_init(&out, 1 << 16);
+    if (!strncmp(req, "throttle", 8) && (req[8] == 0 || req[8] == ' ')) handle_throttle(c, req + 8, &out);
+    else if (!strcmp(req, "status")) handle_status(c, &out);
+    else bt_buf_printf(&out, "{\"ok\":false,\"error\":\"unknown request; expected 'throttle ...' or 'status'\"}");
+    bt_buf_putc(&out, '\n');
+    ssize_t w = write(fd, out.p, out.len);
+    (void)w;
+    bt_buf_free(&out);
+}
+
+static void *control_main(void *arg) {
+    bt_control_t *c = arg;
+    int64_t next_tick = bt_now_ms();
+    while (!atomic_load(&c->stop)) {
+        if (c->listen_fd >= 0) {
+            struct pollfd pfd = {c->listen_fd, POLLIN, 0};
+            if (poll(&pfd, 1, 100) > 0) {
+                int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                if (fd >= 0) {
+                    serve_one(c, fd);
+                    close(fd);
+                }
+            }
+        } else {
+            usleep(100 * 1000);
+        }
+        int64_t now = bt_now_ms();
+        if (now >= next_tick) {
+            control_tick(c, now);
+            next_tick = now + 1000;
+        }
+    }
+    return NULL;
+}
+
+bt_control_t *bt_control_start(const bt_control_init_t *in, char *err, size_t errlen) {
+    bt_control_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->in = *in;
+    c->listen_fd = -1;
+    if (in->state_dir) {
+        if (socket_path(in->state_dir, c->path, sizeof c->path, err, errlen) != 0) goto fail;
+        unlink(c->path); /* left by a crashed agent; a running one holds the state dir's checkpoint */
+        c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", c->path);
+        mode_t old = umask(0177);
+        int rc = c->listen_fd < 0 ? -1 : bind(c->listen_fd, (struct sockaddr *)&sa, sizeof sa);
+        umask(old);
+        if (rc != 0 || listen(c->listen_fd, 8) != 0) {
+            snprintf(err, errlen, "cannot listen on %s: %s", c->path, strerror(errno));
+            goto fail;
+        }
+    }
+    if (pthread_create(&c->thread, NULL, control_main, c) != 0) {
+        snprintf(err, errlen, "cannot start the control thread: %s", strerror(errno));
+        goto fail;
+    }
+    c->started = true;
+    return c;
+fail:
+    if (c->listen_fd >= 0) close(c->listen_fd);
+    free(c);
+    return NULL;
+}
+
+void bt_control_stop(bt_control_t *c) {
+    if (!c) return;
+    atomic_store(&c->stop, true);
+    if (c->started) pthread_join(c->thread, NULL);
+    if (c->listen_fd >= 0) {
+        close(c->listen_fd);
+        unlink(c->path);
+    }
+    free(c);
+}
+
+int bt_control_request(const char *state_dir, const char *line, char *answer, size_t answerlen, char *err,
+                       size_t errlen) {
+    char path[108];
+    if (socket_path(state_dir, path, sizeof path, err, errlen) != 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        snprintf(err, errlen, "no running agent answers at %s (%s): is bintail running with --state-dir %s?", path,
+                 strerror(errno), state_dir);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    size_t len = strlen(line);
+    if (write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+        snprintf(err, errlen, "cannot send to %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    size_t n = 0;
+    struct pollfd pfd = {fd, POLLIN, 0};
+    while (n < answerlen - 1 && poll(&pfd, 1, 5000) > 0) {
+        ssize_t r = read(fd, answer + n, answerlen - 1 - n);
+        if (r <= 0) break;
+        n += (size_t)r;
+    }
+    answer[n] = 0;
+    close(fd);
+    if (!n) {
+        snprintf(err, errlen, "the agent at %s did not answer", path);
+        return -1;
+    }
+    return 0;
+}

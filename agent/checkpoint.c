@@ -121,6 +121,10 @@ int bt_checkpoint_write(const char *state_dir, const bt_position_t *p, char *err
     bt_jw_key(&w, "server_id"), bt_jw_uint(&w, p->server_id);
     bt_jw_key(&w, "file_created"), bt_jw_uint(&w, p->file_created);
     bt_jw_key(&w, "commit_ts_ms"), bt_jw_int(&w, p->commit_ts_ms);
+    if (p->snapshot_active) {
+        bt_jw_key(&w, "snapshot_table"), bt_jw_str(&w, p->snapshot_table);
+        bt_jw_key(&w, "snapshot_last_key"), bt_jw_str(&w, p->snapshot_last_key);
+    }
     bt_jw_key(&w, "written_ms"), bt_jw_int(&w, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
     bt_jw_obj_end(&w);
     bt_buf_putc(&b, '\n');
@@ -198,6 +202,11 @@ int bt_checkpoint_read(const char *state_dir, bt_position_t *p, char *err, size_
         return -1;
     }
     read_num(text, "commit_ts_ms", &ts);
+    if (find_key(text, "snapshot_table")) {
+        p->snapshot_active = true;
+        read_str(text, "snapshot_table", p->snapshot_table, sizeof p->snapshot_table);
+        read_str(text, "snapshot_last_key", p->snapshot_last_key, sizeof p->snapshot_last_key);
+    }
     p->pos = (uint64_t)pos;
     p->server_id = (uint32_t)sid;
     p->file_created = (uint32_t)created;

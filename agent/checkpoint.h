@@ -23,6 +23,12 @@ typedef struct bt_position {
     uint32_t server_id;      /* server id in the file's FORMAT_DESCRIPTION */
     uint32_t file_created;   /* timestamp of the file's FORMAT_DESCRIPTION */
     int64_t commit_ts_ms;    /* commit time of the last transaction, 0 if none */
+    /* Full sync in progress (streaming starts at file:pos once it is done). Tables are read
+     * in (db, table) order: those before snapshot_table are finished; snapshot_table is
+     * finished up to the key snapshot_last_key (JSON array of the key values, "" = none). */
+    bool snapshot_active;
+    char snapshot_table[512];      /* "db.table" in progress, "" before the first */
+    char snapshot_last_key[2048];
 } bt_position_t;
 
 typedef struct bt_txn_slot {

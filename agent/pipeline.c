@@ -520,6 +520,75 @@ static void update_lag(bt_pipeline_t *p, bool idle) {
     atomic_store(&p->stats.sink_failing_ms, p->sink->ops->failing_ms(p->sink, now));
 }
 
+/* ---------------------------------------------------------------- full sync */
+
+void bt_pipeline_chunk_begin(bt_pipeline_t *p) { txn_begin(p, "", bt_now_ms()); }
+
+int bt_pipeline_snapshot_row(bt_pipeline_t *p, const bt_table_t *t, const bt_row_t *row, bool last, char *err,
+                             size_t errlen) {
+    const char *topic = bt_router_topic(p->router, t->db, t->name, 0);
+    if (!topic) return 0;
+    if (!p->in_txn) bt_pipeline_chunk_begin(p);
+    bt_change_t c = {0};
+    c.op = BT_OP_READ;
+    c.table = t;
+    c.after = row;
+    c.db = t->db;
+    c.table_name = t->name;
+    c.snapshot = true;
+    c.snapshot_last = last;
+    c.gtid = "";
+    c.ts_ms = c.now_ms = bt_now_ms();
+    c.txn_seq = p->txn;
+    c.seq = ++p->change_seq;
+    atomic_fetch_add(&p->stats.rows, 1);
+    if (p->fatal[0]) {
+        snprintf(err, errlen, "%s", p->fatal);
+        return -1;
+    }
+    return emit(p, &c, topic, err, errlen);
+}
+
+void bt_pipeline_chunk_end(bt_pipeline_t *p, const bt_position_t *progress) {
+    if (!p->in_txn) bt_pipeline_chunk_begin(p);
+    bt_tracker_end(&p->tracker, p->txn, progress);
+    p->in_txn = false;
+}
+
+int bt_pipeline_service(bt_pipeline_t *p, int timeout_ms, char *err, size_t errlen) {
+    p->sink->ops->poll(p->sink, timeout_ms);
+    if (p->fatal[0]) {
+        snprintf(err, errlen, "%s", p->fatal);
+        return -1;
+    }
+    update_lag(p, false);
+    return write_checkpoint(p, false, err, errlen);
+}
+
+static int drain(bt_pipeline_t *p, int timeout_ms);
+
+int bt_pipeline_settle(bt_pipeline_t *p, int timeout_ms, char *err, size_t errlen) {
+    if (drain(p, timeout_ms) != 0) {
+        snprintf(err, errlen, "%" PRIu64 " messages were not acknowledged within %d ms",
+                 p->sink->ops->in_flight(p->sink), timeout_ms);
+        return -1;
+    }
+    if (p->fatal[0]) {
+        snprintf(err, errlen, "%s", p->fatal);
+        return -1;
+    }
+    return write_checkpoint(p, true, err, errlen);
+}
+
+bool bt_pipeline_captures(bt_pipeline_t *p, const char *db, const char *table) {
+    return bt_router_topic(p->router, db, table, 0) != NULL;
+}
+
+void bt_pipeline_set_source(bt_pipeline_t *p, bt_source_t *src) {
+    bt_source_free(p->src);
+    p->src = src;
+}
+
 /* ---------------------------------------------------------------- the loop */
 
 static int drain(bt_pipeline_t *p, int timeout_ms) {

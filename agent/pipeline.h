@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/binlog/binlog.h"
 #include "agent/checkpoint.h"
 #include "agent/options.h"
 #include "agent/source/source.h"
@@ -49,6 +50,27 @@ bt_pipeline_stats_t *bt_pipeline_stats(bt_pipeline_t *p);
 /* The current position (last event read) for alerts: copies under a lock. */
 void bt_pipeline_position(bt_pipeline_t *p, char *file, size_t filelen, uint64_t *pos, char *gtid, size_t gtidlen);
 void bt_pipeline_free(bt_pipeline_t *p);
+
+/* Full sync (snapshot.c) sends rows through the same format, route, partitioner and sink as
+ * binlog rows, marked as snapshot reads. Rows are grouped in chunks; a chunk is tracked like a
+ * transaction, and its end position (the snapshot's binlog position plus the table and last
+ * key done) becomes the checkpoint once the chunk and everything before it is acknowledged. */
+void bt_pipeline_chunk_begin(bt_pipeline_t *p);
+/* One row (op READ). last = the last row of its table's snapshot. Returns 0, -1 with err;
+ * rows of tables the filters exclude are dropped (0). Waits (serving deliveries) when the
+ * sink's queue is full or the throttle says so. */
+int bt_pipeline_snapshot_row(bt_pipeline_t *p, const bt_table_t *t, const bt_row_t *row, bool last, char *err,
+                             size_t errlen);
+void bt_pipeline_chunk_end(bt_pipeline_t *p, const bt_position_t *progress);
+/* Serve delivery reports and write the checkpoint when due; -1 with err after a fatal
+ * delivery error or a failed checkpoint write. */
+int bt_pipeline_service(bt_pipeline_t *p, int timeout_ms, char *err, size_t errlen);
+/* Wait until every message is acknowledged (up to timeout_ms) and write the checkpoint now. */
+int bt_pipeline_settle(bt_pipeline_t *p, int timeout_ms, char *err, size_t errlen);
+/* Whether the table would be captured (filters), for choosing which tables to snapshot. */
+bool bt_pipeline_captures(bt_pipeline_t *p, const char *db, const char *table);
+/* Replace the source (after a snapshot, streaming starts at the snapshot's position). */
+void bt_pipeline_set_source(bt_pipeline_t *p, bt_source_t *src);
 
 int64_t bt_now_ms(void);
 

@@ -17,6 +17,7 @@
 #include "agent/control.h"
 #include "agent/options.h"
 #include "agent/pipeline.h"
+#include "agent/snapshot.h"
 #include "agent/source/startpos.h"
 #include "agent/util/log.h"
 
@@ -60,6 +61,34 @@ static int check_identity(const char *dir, const bt_position_t *ck, char *err, s
         return -1;
     }
     return 0;
+}
+
+/* --snapshot: initial (the default) runs when there is no checkpoint, when-needed also when
+ * the checkpoint's file was purged, and a snapshot interrupted earlier always continues. A
+ * snapshot needs --mysql; without it bintail streams only (and says so). */
+static bool wants_snapshot(const bt_config_t *cfg, const bt_position_t *ck) {
+    if (!strcmp(cfg->snapshot, "never")) return false;
+    if (ck && ck->snapshot_active) return true;
+    if (!cfg->mysql_url) {
+        if (!ck && strcmp(cfg->snapshot, "initial") != 0)
+            bt_warn("--snapshot %s needs --mysql: streaming only", cfg->snapshot);
+        else if (!ck)
+            bt_info("no --mysql: no snapshot of the existing rows; streaming from --start %s", cfg->start);
+        return false;
+    }
+    if (!ck) return true;
+    if (!strcmp(cfg->snapshot, "only")) return true;
+    if (!strcmp(cfg->snapshot, "when-needed")) {
+        char dirbuf[PATH_MAX];
+        uint32_t sid, created;
+        const char *dir = binlog_dir_of(cfg, dirbuf, sizeof dirbuf);
+        if (bt_binlog_file_identity(dir, ck->file, &sid, &created) != 0) {
+            bt_warn("the checkpoint's binlog file %s was purged: taking a new snapshot (--snapshot when-needed)",
+                    ck->file);
+            return true;
+        }
+    }
+    return false;
 }
 
 static int prepare_state_dir(const char *dir, char *err, size_t errlen) {
@@ -115,7 +144,52 @@ int bt_cmd_run(int argc, char **argv) {
         goto out;
     }
     dir = binlog_dir_of(&cfg, dirbuf, sizeof dirbuf);
-    if (resumed) {
+    bt_throttle_limits_t lim = {
+        .stream_rows_per_sec = cfg.max_rps,
+        .stream_bytes_per_sec = cfg.max_mbps * 1e6,
+        .snapshot_queries_per_sec = cfg.snapshot_max_qps,
+        .snapshot_rows_per_sec = cfg.snapshot_max_rps,
+        .snapshot_bytes_per_sec = cfg.snapshot_max_mbps * 1e6,
+        .burst_seconds = cfg.throttle_burst,
+    };
+    if (!(thr = bt_throttle_new(&lim, bt_throttle_now_ns(), err, sizeof err))) {
+        rc = 2;
+        goto out;
+    }
+    bt_pipeline_init_t init = {
+        .cfg = &cfg,
+        .source = NULL, /* set below, once the start position is known */
+        .resume = resumed ? &ck : NULL,
+        .throttle = thr,
+        .stop = &stop_requested,
+    };
+    if (!(pipe = bt_pipeline_new(&init, err, sizeof err))) {
+        rc = 2;
+        goto out;
+    }
+    bt_control_init_t ci = {.state_dir = cfg.state_dir, .throttle = thr, .pipeline = pipe, .name = cfg.name};
+    if (!(ctl = bt_control_start(&ci, err, sizeof err))) goto out;
+
+    bool snapshot = wants_snapshot(&cfg, resumed ? &ck : NULL);
+    if (snapshot) {
+        bt_position_t at;
+        bt_snapshot_opts_t so = {
+            .cfg = &cfg, .throttle = thr, .resume = resumed && ck.snapshot_active ? &ck : NULL, .stop = &stop_requested};
+        int src_rc = bt_snapshot_run(&so, pipe, &at, err, sizeof err);
+        if (src_rc != 0) {
+            rc = src_rc < 0 ? 1 : 0;
+            goto out;
+        }
+        if (!strcmp(cfg.snapshot, "only")) {
+            bt_info("snapshot done; --snapshot only: exiting");
+            rc = 0;
+            goto out;
+        }
+        memset(&start, 0, sizeof start);
+        snprintf(start.file, sizeof start.file, "%s", at.file);
+        start.pos = at.pos;
+        bt_info("snapshot done: streaming from %s:%llu", start.file, (unsigned long long)start.pos);
+    } else if (resumed) {
         if (check_identity(dir, &ck, err, sizeof err) != 0) goto out;
         memset(&start, 0, sizeof start);
         snprintf(start.file, sizeof start.file, "%s", ck.file);
@@ -127,31 +201,9 @@ int bt_cmd_run(int argc, char **argv) {
         bt_info("starting at %s:%llu (--start %s)", start.file, (unsigned long long)start.pos, cfg.start);
     }
     if (!(src = bt_source_file_new(cfg.binlog_dir, cfg.binlog_index, &start, err, sizeof err))) goto out;
+    bt_pipeline_set_source(pipe, src);
+    src = NULL; /* owned by the pipeline */
 
-    bt_throttle_limits_t lim = {
-        .stream_rows_per_sec = cfg.max_rps,
-        .stream_bytes_per_sec = cfg.max_mbps * 1e6,
-        .burst_seconds = cfg.throttle_burst,
-    };
-    if (!(thr = bt_throttle_new(&lim, bt_throttle_now_ns(), err, sizeof err))) {
-        rc = 2;
-        goto out;
-    }
-    bt_pipeline_init_t init = {
-        .cfg = &cfg,
-        .source = src,
-        .resume = resumed ? &ck : NULL,
-        .throttle = thr,
-        .stop = &stop_requested,
-    };
-    pipe = bt_pipeline_new(&init, err, sizeof err);
-    src = NULL; /* owned by the pipeline now (freed by it, even on failure) */
-    if (!pipe) {
-        rc = 2;
-        goto out;
-    }
-    bt_control_init_t ci = {.state_dir = cfg.state_dir, .throttle = thr, .pipeline = pipe, .name = cfg.name};
-    if (!(ctl = bt_control_start(&ci, err, sizeof err))) goto out;
     rc = bt_pipeline_run(pipe, err, sizeof err);
     if (rc == 0) bt_info("stopped cleanly");
 out:

@@ -48,6 +48,15 @@ typedef struct bt_config {
     int64_t max_record_bytes;
     char *oversize;
     int64_t queue_max_bytes;
+    /* snapshot */
+    char *snapshot;          /* initial | never | only | when-needed */
+    int64_t snapshot_chunk_rows;
+    int64_t snapshot_threads;
+    char *snapshot_skip;
+    bt_strlist_t snapshot_where;
+    double snapshot_max_qps;
+    double snapshot_max_rps;
+    double snapshot_max_mbps;
     /* throttle */
     double max_rps;
     double max_mbps;

@@ -4,12 +4,18 @@
  * value in every format). A file whose name ends in .zst/.lz4/.snappy/.gz goes through a
  * streaming compressor from codecs/; sync() flushes the compressor (the file then decodes up
  * to that point with the standard tool) and fsyncs, so the checkpoint never runs ahead of
- * what is on disk. */
+ * what is on disk.
+ *
+ * After a crash the file may end in a half-written line or compression frame, which would
+ * make everything appended after it unreadable. So each sync also records the file's length
+ * in PATH.synced, and opening the file cuts it back to that length: what is cut was never
+ * covered by a checkpoint, so it is written again after the restart. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/sink/sink.h"
@@ -82,11 +88,49 @@ static int stream_partitions(bt_sink_t *base, const char *topic, char *err, size
     return 1;
 }
 
+/* Record the durable length of the file in PATH.synced (atomically). */
+static int write_synced_length(stream_sink_t *s) {
+    struct stat st;
+    if (fstat(s->fd, &st) != 0) return -1;
+    char side[4200], tmp[4300];
+    snprintf(side, sizeof side, "%s.synced", s->path);
+    snprintf(tmp, sizeof tmp, "%s.synced.tmp", s->path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -1;
+    fprintf(f, "%lld\n", (long long)st.st_size);
+    int rc = fflush(f) == 0 && fdatasync(fileno(f)) == 0 ? 0 : -1;
+    if (fclose(f) != 0) rc = -1;
+    return rc == 0 ? rename(tmp, side) : -1;
+}
+
+/* Cut the file back to the length recorded at the last sync (see the top of this file). */
+static int cut_to_synced_length(stream_sink_t *s, char *err, size_t errlen) {
+    char side[4200];
+    snprintf(side, sizeof side, "%s.synced", s->path);
+    FILE *f = fopen(side, "r");
+    if (!f) return 0; /* never synced: a new file */
+    long long len = -1;
+    int n = fscanf(f, "%lld", &len);
+    fclose(f);
+    struct stat st;
+    if (n != 1 || len < 0 || fstat(s->fd, &st) != 0) return 0;
+    if (st.st_size > len) {
+        if (ftruncate(s->fd, (off_t)len) != 0) {
+            snprintf(err, errlen, "--sink file:%s: cannot cut the unsynced tail: %s", s->path, strerror(errno));
+            return -1;
+        }
+        fprintf(stderr, "bintail: %s: removed %lld bytes written after the last checkpoint (an unclean stop); "
+                        "they are written again\n", s->path, (long long)(st.st_size - len));
+    }
+    return 0;
+}
+
 static int stream_sync(bt_sink_t *base, char *err, size_t errlen) {
     stream_sink_t *s = (stream_sink_t *)base;
     int rc = flush_wbuf(s);
     if (rc == 0 && s->comp) rc = bt_compressor_flush(s->comp);
     if (rc == 0 && !s->is_stdout && fdatasync(s->fd) != 0) rc = -1;
+    if (rc == 0 && !s->is_stdout) rc = write_synced_length(s);
     if (rc != 0) snprintf(err, errlen, "cannot sync %s: %s", s->is_stdout ? "stdout" : s->path, strerror(errno));
     return rc;
 }
@@ -110,7 +154,7 @@ static void stream_free(bt_sink_t *base) {
         bt_compressor_free(s->comp);
     }
     if (!s->is_stdout && s->fd >= 0) {
-        fdatasync(s->fd);
+        if (fdatasync(s->fd) == 0) write_synced_length(s);
         close(s->fd);
     }
     free(s->wbuf);
@@ -157,6 +201,12 @@ bt_sink_t *bt_sink_file_new(const char *path, char *err, size_t errlen) {
     s->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (s->fd < 0) {
         snprintf(err, errlen, "--sink file:%s: cannot open: %s", path, strerror(errno));
+        free(s->wbuf);
+        free(s);
+        return NULL;
+    }
+    if (cut_to_synced_length(s, err, errlen) != 0) {
+        close(s->fd);
         free(s->wbuf);
         free(s);
         return NULL;

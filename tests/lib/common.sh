@@ -91,6 +91,7 @@ mariadb_start() {
     --log-slave-updates=ON --gtid-strict-mode=OFF "$@" >"$dir/stdout.log" 2>&1 &
   local pid=$!
   bt_track "$pid"
+  printf -v "${name}_ARGS" '%s' "$sid $*"
   printf -v "${name}_PORT" '%s' "$port"
   printf -v "${name}_DIR" '%s' "$dir"
   printf -v "${name}_PID" '%s' "$pid"
@@ -106,6 +107,26 @@ mariadb_stop() {
   mariadb-admin --no-defaults -uroot -h127.0.0.1 -P"$port" shutdown >/dev/null 2>&1 || kill -TERM "$pid"
   for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   bt_untrack "$pid"
+}
+
+# mariadb_restart NAME: stop the server cleanly and start it again on the same datadir and port.
+mariadb_restart() {
+  local name=$1 dir port args
+  dir=$(eval echo "\$${name}_DIR"); port=$(eval echo "\$${name}_PORT"); args=$(eval echo "\$${name}_ARGS")
+  mariadb_stop "$name"
+  set -- $args
+  local sid=$1; shift
+  /usr/sbin/mariadbd --no-defaults --user=root --datadir="$dir/data" --bind-address=127.0.0.1 \
+    --port="$port" --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" \
+    --log-error="$dir/error.log" --server-id="$sid" --log-bin="$dir/data/mysql-bin" \
+    --binlog-format=ROW --binlog-row-metadata=FULL --binlog-row-image=FULL \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci --skip-name-resolve \
+    --innodb-buffer-pool-size=64M --innodb-log-file-size=48M --performance-schema=OFF \
+    --log-slave-updates=ON --gtid-strict-mode=OFF "$@" >>"$dir/stdout.log" 2>&1 &
+  local pid=$!
+  bt_track "$pid"
+  printf -v "${name}_PID" '%s' "$pid"
+  wait_for 60 mariadb-admin --no-defaults -uroot -h127.0.0.1 -P"$port" ping || bail "mariadbd $name did not restart"
 }
 
 # sql NAME "STATEMENTS": run SQL on the named server (batch mode, tab-separated output).

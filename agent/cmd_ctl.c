@@ -72,9 +72,3 @@ static int ctl_main(int argc, char **argv, bool throttle) {
 
 int bt_cmd_throttle(int argc, char **argv) { return ctl_main(argc, argv, true); }
 int bt_cmd_status(int argc, char **argv) { return ctl_main(argc, argv, false); }
-
-int bt_cmd_alert_test(int argc, char **argv) {
-    (void)argc, (void)argv;
-    fprintf(stderr, "bintail alert-test: alerts are not part of this build yet\n");
-    return 2;
-}

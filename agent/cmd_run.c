@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/alerting.h"
 #include "agent/checkpoint.h"
 #include "agent/commands.h"
 #include "agent/control.h"
@@ -123,6 +124,7 @@ int bt_cmd_run(int argc, char **argv) {
     bt_pipeline_t *pipe = NULL;
     bt_throttle_t *thr = NULL;
     bt_control_t *ctl = NULL;
+    bt_alerts_t *alerts = NULL;
     char dirbuf[PATH_MAX];
     const char *dir = NULL;
     bt_position_t ck;
@@ -156,7 +158,13 @@ int bt_cmd_run(int argc, char **argv) {
         rc = 2;
         goto out;
     }
+    alerts = bt_alerting_new(&cfg, err, sizeof err);
+    if (!alerts && err[0]) {
+        rc = 2;
+        goto out;
+    }
     bt_pipeline_init_t init = {
+        .alerts = alerts,
         .cfg = &cfg,
         .source = NULL, /* set below, once the start position is known */
         .resume = resumed ? &ck : NULL,
@@ -167,7 +175,8 @@ int bt_cmd_run(int argc, char **argv) {
         rc = 2;
         goto out;
     }
-    bt_control_init_t ci = {.state_dir = cfg.state_dir, .throttle = thr, .pipeline = pipe, .name = cfg.name};
+    bt_control_init_t ci = {
+        .state_dir = cfg.state_dir, .throttle = thr, .pipeline = pipe, .alerts = alerts, .name = cfg.name};
     if (!(ctl = bt_control_start(&ci, err, sizeof err))) goto out;
 
     bool snapshot = wants_snapshot(&cfg, resumed ? &ck : NULL);
@@ -208,7 +217,9 @@ int bt_cmd_run(int argc, char **argv) {
     if (rc == 0) bt_info("stopped cleanly");
 out:
     if (rc != 0) fprintf(stderr, "bintail: %s\n", err);
-    bt_control_stop(ctl);
+    bt_control_stop(ctl); /* before the alerts: the side thread uses them */
+    if (rc == 1) bt_alerting_stopped(alerts, pipe && bt_pipeline_source_failed(pipe), err);
+    if (alerts) bt_alerts_free(alerts);
     bt_pipeline_free(pipe);
     bt_source_free(src);
     bt_throttle_free(thr);

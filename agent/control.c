@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "agent/alerting.h"
 #include "agent/json/jsonw.h"
 #include "agent/util/log.h"
 
@@ -26,9 +27,9 @@ struct bt_control {
     bool started;
 };
 
-/* Once a second: the alert rules read the pipeline's counters (alerts.c of the agent). */
+/* Once a second: the alert rules read the pipeline's counters. */
 static void control_tick(bt_control_t *c, int64_t now_ms) {
-    (void)c, (void)now_ms;
+    if (c->in.alerts) bt_alerting_tick(c->in.alerts, c->in.pipeline, c->in.throttle, now_ms);
 }
 
 static int socket_path(const char *state_dir, char *out, size_t outlen, char *err, size_t errlen) {
@@ -152,6 +153,7 @@ static void *control_main(void *arg) {
             usleep(100 * 1000);
         }
         int64_t now = bt_now_ms();
+        if (c->in.alerts) bt_alerts_pump(c->in.alerts, now); /* non-blocking */
         if (now >= next_tick) {
             control_tick(c, now);
             next_tick = now + 1000;

@@ -15,13 +15,13 @@
 #include "throttle/throttle.h"
 
 typedef struct bt_control bt_control_t;
-struct bt_alerts;
+#include "alerts/alerts.h"
 
 typedef struct bt_control_init {
     const char *state_dir;     /* NULL: no endpoint, housekeeping only */
     bt_throttle_t *throttle;
     bt_pipeline_t *pipeline;
-    struct bt_alerts *alerts;  /* NULL when no webhook is configured */
+    bt_alerts_t *alerts;       /* NULL when no webhook is configured */
     const char *name;
 } bt_control_init_t;
 

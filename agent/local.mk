@@ -12,7 +12,7 @@ agent_libbtagent_a_SOURCES = \
 	agent/route.c agent/route.h \
 	agent/pipeline.c agent/pipeline.h \
 	agent/cmd_run.c agent/cmd_ctl.c agent/commands.h \
-	agent/control.c agent/control.h \
+	agent/control.c agent/control.h agent/alerting.c agent/alerting.h \
 	agent/source/source.h agent/source/source_file.c \
 	agent/source/startpos.c agent/source/startpos.h \
 	agent/sink/sink.h agent/sink/sink_stream.c agent/sink/sink_kafka.c
@@ -26,6 +26,7 @@ BT_AGENT_LIBS = agent/libbtagent.a alerts/libbtalerts.a throttle/libbtthrottle.a
 include $(top_srcdir)/agent/binlog/events.mk
 include $(top_srcdir)/agent/binlog/values.mk
 include $(top_srcdir)/agent/format/local.mk
+include $(top_srcdir)/agent/source/repl.mk
 
 bin_PROGRAMS += agent/bintail
 agent_bintail_SOURCES = agent/main.c

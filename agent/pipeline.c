@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "agent/binlog/binlog.h"
+#include "alerts/alerts.h"
 #include "agent/format/format.h"
 #include "agent/json/jsonw.h"
 #include "agent/route.h"
@@ -33,6 +34,8 @@ struct bt_pipeline {
     bt_partition_spec_t pspec;
     bt_throttle_t *thr;
     volatile sig_atomic_t *stop;
+    bt_alerts_t *alerts;
+    bool source_failed;
     bt_tracker_t tracker;
     bt_pipeline_stats_t stats;
     bt_buf_t key, val, hash;
@@ -78,6 +81,7 @@ static void on_ack(void *ctx, void *opaque, bool ok, const char *errmsg, bool fa
 }
 
 bt_pipeline_stats_t *bt_pipeline_stats(bt_pipeline_t *p) { return &p->stats; }
+bool bt_pipeline_source_failed(const bt_pipeline_t *p) { return p->source_failed; }
 
 void bt_pipeline_position(bt_pipeline_t *p, char *file, size_t filelen, uint64_t *pos, char *gtid, size_t gtidlen) {
     pthread_mutex_lock(&p->pos_lock);
@@ -116,6 +120,7 @@ bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *in, char *err, size_t e
     p->src = in->source;
     p->thr = in->throttle;
     p->stop = in->stop;
+    p->alerts = in->alerts;
     p->rand_state = (uint64_t)bt_now_ms();
     pthread_mutex_init(&p->pos_lock, NULL);
     bt_tracker_init(&p->tracker);
@@ -452,6 +457,12 @@ static int on_ddl(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
     }
     bt_info("DDL at %s:%" PRIu64 ": %.*s", p->file, ev->pos, (int)(ev->u.query.sql_len > 300 ? 300 : ev->u.query.sql_len),
             ev->u.query.sql);
+    if (p->alerts && p->cfg->alert_ddl) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "DDL on %s%s%s at %s:%" PRIu64 ": %.*s", db, table[0] ? "." : "", table, p->file,
+                 ev->pos, (int)(ev->u.query.sql_len > 1000 ? 1000 : ev->u.query.sql_len), ev->u.query.sql);
+        bt_alerts_raise(p->alerts, "ddl", BT_ALERTS_INFO, msg, bt_now_ms());
+    }
     txn_end(p, ev);
     return 0;
 }
@@ -611,6 +622,7 @@ int bt_pipeline_run(bt_pipeline_t *p, char *err, size_t errlen) {
         }
         int got = bt_source_next(p->src, &raw, 100, err, errlen);
         if (got < 0) {
+            p->source_failed = true;
             rc = 1;
             break;
         }
@@ -643,17 +655,19 @@ int bt_pipeline_run(bt_pipeline_t *p, char *err, size_t errlen) {
         p->pos = raw.pos;
         pthread_mutex_unlock(&p->pos_lock);
         if (bt_decoder_feed(p->dec, raw.data, raw.len, raw.pos, err, errlen) != 0) {
+            p->source_failed = true;
             rc = 1;
             break;
         }
         int n;
         while ((n = bt_decoder_next(p->dec, &ev, err, errlen)) == 1) {
             if (on_event(p, &ev, raw.skip, err, errlen) != 0) {
-                n = -1;
+                n = -2;
                 break;
             }
         }
         if (n < 0) {
+            p->source_failed = n == -1; /* a decoding error, not one of ours further down */
             rc = 1;
             break;
         }

@@ -41,12 +41,15 @@ typedef struct bt_pipeline_init {
     const bt_position_t *resume;    /* checkpoint resumed from, or NULL */
     bt_throttle_t *throttle;        /* shared with the control endpoint; not owned */
     volatile sig_atomic_t *stop;    /* set by signal handlers */
+    struct bt_alerts *alerts;       /* for ddl alerts (--alert-ddl); may be NULL */
 } bt_pipeline_init_t;
 
 bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *init, char *err, size_t errlen);
 /* Runs until stopped, the end with --stop-at-end, or an error. 0 = clean exit, 1 = error (err). */
 int bt_pipeline_run(bt_pipeline_t *p, char *err, size_t errlen);
 bt_pipeline_stats_t *bt_pipeline_stats(bt_pipeline_t *p);
+/* After bt_pipeline_run failed: whether the source or decoder was the cause (source_error). */
+bool bt_pipeline_source_failed(const bt_pipeline_t *p);
 /* The current position (last event read) for alerts: copies under a lock. */
 void bt_pipeline_position(bt_pipeline_t *p, char *file, size_t filelen, uint64_t *pos, char *gtid, size_t gtidlen);
 void bt_pipeline_free(bt_pipeline_t *p);

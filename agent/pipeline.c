@@ -59,6 +59,7 @@ struct bt_pipeline {
     pthread_mutex_t pos_lock;
 
     char fatal[1024];         /* set from a delivery report: stop with this error */
+    bt_value_t *scratch_values; /* --oversize drop-columns: row copies (allocated on first use) */
     int64_t last_ckpt_ms;
     uint64_t ckpt_written_changes;
 };
@@ -178,6 +179,7 @@ void bt_pipeline_free(bt_pipeline_t *p) {
     bt_buf_free(&p->key);
     bt_buf_free(&p->val);
     bt_buf_free(&p->hash);
+    free(p->scratch_values);
     pthread_mutex_destroy(&p->pos_lock);
     free(p);
 }
@@ -308,30 +310,101 @@ static const char *op_name(const bt_change_t *c) {
     }
 }
 
+/* Rough encoded size of a value, for choosing which columns --oversize drop-columns nulls. */
+static size_t value_weight(const bt_value_t *v) {
+    if (!v->present || v->kind == BT_VAL_NULL) return 0;
+    return v->s ? v->len : 8;
+}
+
+/* --oversize drop-columns: copy the row images with the largest columns set to NULL, one
+ * more column each round, until the message fits (or nothing is left to drop). The names
+ * of the dropped columns go into the bintail.dropped header. */
+static int shrink_change(bt_pipeline_t *p, bt_change_t *c, unsigned idx, bool *null_value, bt_value_t *vb,
+                         bt_value_t *va, bt_row_t *rb, bt_row_t *ra, char *dropped, size_t droppedlen, char *err,
+                         size_t errlen) {
+    const bt_table_t *t = c->table;
+    if (!t || t->ncols > 4096) return 1;
+    if (c->before) memcpy(vb, c->before->v, t->ncols * sizeof *vb), *rb = (bt_row_t){t->ncols, vb}, c->before = rb;
+    if (c->after) memcpy(va, c->after->v, t->ncols * sizeof *va), *ra = (bt_row_t){t->ncols, va}, c->after = ra;
+    size_t n = 0;
+    dropped[0] = 0;
+    for (;;) {
+        uint32_t best = UINT32_MAX;
+        size_t best_w = 0;
+        for (uint32_t i = 0; i < t->ncols; i++) {
+            if (t->cols[i].pk) continue; /* the key must stay: it identifies the row */
+            size_t w = (c->before ? value_weight(&vb[i]) : 0) + (c->after ? value_weight(&va[i]) : 0);
+            if (w > best_w) best_w = w, best = i;
+        }
+        if (best == UINT32_MAX) return 1; /* nothing left to drop */
+        if (c->before && vb[best].present) vb[best].kind = BT_VAL_NULL, vb[best].s = NULL, vb[best].len = 0;
+        if (c->after && va[best].present) va[best].kind = BT_VAL_NULL, va[best].s = NULL, va[best].len = 0;
+        n += (size_t)snprintf(dropped + n, n < droppedlen ? droppedlen - n : 0, "%s%s", n ? "," : "",
+                              t->cols[best].name);
+        if (bt_format_encode(p->fmt, c, idx, &p->key, &p->val, null_value, err, errlen) != 0) return -1;
+        size_t size = p->key.len + (*null_value ? 0 : p->val.len);
+        if ((int64_t)size <= p->cfg->max_record_bytes) return 0;
+    }
+}
+
+/* A message over --max-record-bytes: 0 = go on with what is in key/val now (shrunk), 1 = skip
+ * it, -1 = stop with err. */
+static int handle_oversize(bt_pipeline_t *p, bt_change_t *c, unsigned idx, bool *null_value, size_t size,
+                           char *dropped, size_t droppedlen, bt_value_t *scratch, char *err, size_t errlen) {
+    const char *policy = p->cfg->oversize;
+    if (!strcmp(policy, "drop-columns") && c->table) {
+        uint32_t nc = c->table->ncols;
+        bt_row_t rb, ra;
+        int rc = shrink_change(p, c, idx, null_value, scratch, scratch + nc, &rb, &ra, dropped, droppedlen, err,
+                               errlen);
+        if (rc <= 0) {
+            if (rc == 0)
+                bt_warn("%s.%s at %s:%" PRIu64 ": a %zu-byte message was over --max-record-bytes; sent with "
+                        "columns %s set to null", c->db, c->table_name, c->file ? c->file : "snapshot", c->pos,
+                        size, dropped);
+            return rc;
+        }
+        /* even without every droppable column it does not fit: fall through to the error */
+        policy = "fail";
+    }
+    if (!strcmp(policy, "skip")) {
+        bt_warn("skipped a %zu-byte message for %s.%s at %s:%" PRIu64 " (over --max-record-bytes %" PRId64 ")", size,
+                c->db, c->table_name ? c->table_name : "", c->file ? c->file : "snapshot", c->pos,
+                p->cfg->max_record_bytes);
+        atomic_fetch_add(&p->stats.skipped_oversize, 1);
+        return 1;
+    }
+    snprintf(err, errlen, "a %zu-byte message for %s.%s (key %.*s) at %s:%" PRIu64
+                          " is over --max-record-bytes %" PRId64 ": raise the limit (and the topic's "
+                          "max.message.bytes), or use --oversize skip or drop-columns",
+             size, c->db, c->table_name ? c->table_name : "", (int)(p->key.len > 200 ? 200 : p->key.len),
+             p->key.p ? p->key.p : "", c->file ? c->file : "snapshot", c->pos, p->cfg->max_record_bytes);
+    return -1;
+}
+
 /* Encode a change in the chosen format and hand its messages to the sink. */
-static int emit(bt_pipeline_t *p, const bt_change_t *c, const char *topic, char *err, size_t errlen) {
+static int emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, char *err, size_t errlen) {
+    bt_change_t cc = *change, *c = &cc;
     unsigned n = bt_format_count(p->fmt, c);
     double bytes = 0;
     char pos_text[32];
     snprintf(pos_text, sizeof pos_text, "%" PRIu64, c->pos);
     for (unsigned idx = 0; idx < n; idx++) {
         bool null_value = false;
+        char dropped[1024] = "";
         if (bt_format_encode(p->fmt, c, idx, &p->key, &p->val, &null_value, err, errlen) != 0) return -1;
         size_t size = p->key.len + (null_value ? 0 : p->val.len);
         if ((int64_t)size > p->cfg->max_record_bytes) {
-            if (!strcmp(p->cfg->oversize, "skip")) {
-                bt_warn("skipped a %zu-byte message for %s.%s at %s:%" PRIu64 " (over --max-record-bytes %" PRId64 ")",
-                        size, c->db, c->table_name ? c->table_name : "", c->file ? c->file : "", c->pos,
-                        p->cfg->max_record_bytes);
-                atomic_fetch_add(&p->stats.skipped_oversize, 1);
-                continue;
+            if (!p->scratch_values) p->scratch_values = malloc(2 * 4096 * sizeof(bt_value_t));
+            if (!p->scratch_values) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
             }
-            snprintf(err, errlen, "a %zu-byte message for %s.%s (key %.*s) at %s:%" PRIu64
-                                  " is over --max-record-bytes %" PRId64 ": raise the limit (and the topic's "
-                                  "max.message.bytes) or use --oversize skip",
-                     size, c->db, c->table_name ? c->table_name : "", (int)(p->key.len > 200 ? 200 : p->key.len),
-                     p->key.p ? p->key.p : "", c->file ? c->file : "", c->pos, p->cfg->max_record_bytes);
-            return -1;
+            int rc = handle_oversize(p, c, idx, &null_value, size, dropped, sizeof dropped, p->scratch_values, err,
+                                     errlen);
+            if (rc < 0) return -1;
+            if (rc > 0) continue;
+            size = p->key.len + (null_value ? 0 : p->val.len);
         }
         int count = p->sink->ops->partitions(p->sink, topic, err, errlen);
         if (count < 0) return -1;
@@ -353,6 +426,7 @@ static int emit(bt_pipeline_t *p, const bt_change_t *c, const char *topic, char 
             add_header(&m, "bintail.pos", pos_text);
         }
         if (c->gtid && c->gtid[0]) add_header(&m, "bintail.gtid", c->gtid);
+        if (dropped[0]) add_header(&m, "bintail.dropped", dropped);
         bt_tracker_add_msg(&p->tracker, p->txn);
         if (offer(p, &m, err, errlen) != 0) return -1;
         atomic_fetch_add(&p->stats.messages, 1);

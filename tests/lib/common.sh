@@ -197,3 +197,29 @@ bintail_bg() {
   BT_PID=$!
   bt_track "$BT_PID"
 }
+
+# ---------------------------------------------------------------- webhooks
+# webhook_start NAME [receiver options...]: a recording HTTP receiver on loopback.
+# Sets ${NAME}_URL and ${NAME}_OUT (JSON lines, one per request).
+webhook_start() {
+  local name=$1; shift
+  local pf=$BT_TMP/$name.port out=$BT_TMP/$name.requests
+  "$PY" "$BT_SRCDIR/tests/lib/webhook_receiver.py" --port-file "$pf" --out "$out" "$@" \
+    >"$BT_TMP/$name.log" 2>&1 &
+  bt_track $!
+  wait_for 10 test -s "$pf" || bail "webhook receiver $name did not start"
+  printf -v "${name}_URL" '%s' "http://127.0.0.1:$(cat "$pf")/hook"
+  printf -v "${name}_OUT" '%s' "$out"
+}
+# alerts_seen FILE: one line per received alert: "alert severity state"
+alerts_seen() {
+  "$PY" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    try:
+        b = json.loads(r["body"])
+    except Exception:
+        continue
+    print(b.get("alert"), b.get("severity"), b.get("state"))' "$1" 2>/dev/null
+}

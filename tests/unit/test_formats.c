@@ -472,12 +472,12 @@ static bt_format_t *mk(bt_format_kind_t k) {
 
 /* Expected pieces shared by several formats. */
 static const char *row_a_typed(void) {
-    return S("{\"id\":42,\"name\":" NAME_JSON ",\"price\":%s,\"created\":%s,\"note\":null}", J(&users_cols[2], &a_vals[2]),
-             J(&users_cols[3], &a_vals[3]));
+    return S("{\"id\":42,\"name\":" NAME_JSON ",\"price\":%s,\"created\":%s,\"note\":null}",
+             J(&users_cols[2], &a_vals[2]), J(&users_cols[3], &a_vals[3]));
 }
 static const char *row_b_typed(void) {
-    return S("{\"id\":42,\"name\":\"bob\",\"price\":%s,\"created\":%s,\"note\":\"hi\"}", J(&users_cols[2], &b_vals[2]),
-             J(&users_cols[3], &b_vals[3]));
+    return S("{\"id\":42,\"name\":\"bob\",\"price\":%s,\"created\":%s,\"note\":\"hi\"}",
+             J(&users_cols[2], &b_vals[2]), J(&users_cols[3], &b_vals[3]));
 }
 
 /* Tests. ---------------------------------------------------------------------------------- */
@@ -563,8 +563,9 @@ static void test_json(void) {
     c = upd_ab();
     is_int(enc(f, &c, 0), 0, "json: update encodes");
     is_str(M.val,
-           S("{\"op\":\"update\",\"db\":\"shop\",\"table\":\"users\",\"before\":%s,\"after\":%s,\"pk\":[\"id\"],\"file\":\"" BINLOG
-             "\",\"pos\":4015,\"row\":1,\"gtid\":\"" GTID "\",\"server_id\":223344,\"ts_ms\":1767225612000,\"txn\":7}",
+           S("{\"op\":\"update\",\"db\":\"shop\",\"table\":\"users\",\"before\":%s,\"after\":%s,\"pk\":[\"id\"],"
+             "\"file\":\"" BINLOG "\",\"pos\":4015,\"row\":1,\"gtid\":\"" GTID "\",\"server_id\":223344,"
+             "\"ts_ms\":1767225612000,\"txn\":7}",
              row_a_typed(), row_b_typed()),
            "json: update golden");
 
@@ -1129,7 +1130,8 @@ static void test_pk_bytes(void) {
         bt_format_kind_t k;
         const char *keys[3];
     } per[] = {
-        {BT_FMT_DEBEZIUM, {"{\"line\":1,\"order_id\":1000}", "{\"line\":1,\"order_id\":1000}", "{\"line\":2,\"order_id\":1000}"}},
+        {BT_FMT_DEBEZIUM,
+         {"{\"line\":1,\"order_id\":1000}", "{\"line\":1,\"order_id\":1000}", "{\"line\":2,\"order_id\":1000}"}},
         {BT_FMT_UPSERT, {"{\"line\":1,\"order_id\":1000}", "{\"line\":2,\"order_id\":1000}", NULL}},
         {BT_FMT_CANAL, {"{\"line\":2,\"order_id\":1000}", NULL, NULL}},
     };

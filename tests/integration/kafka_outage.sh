@@ -48,9 +48,9 @@ else
   sleep 1
   kill -USR1 "$BROKER_PID"; diag "broker down"
   for b in 1 2 3 4 5; do sql primary "INSERT INTO $db.o SELECT seq, $b FROM seq_$((b * 5000 + 1))_to_$((b * 5000 + 5000));"; done
-  wait_for 30 sh -c "grep -q '\"sink_down\"' '$hook_OUT'"; ok $? "sink_down fired while the broker was down"
+  wait_for 30 has_alert "$hook_OUT" "^sink_down .* firing"; ok $? "sink_down fired while the broker was down"
   kill -USR2 "$BROKER_PID"; diag "broker up"
-  wait_for 60 sh -c "grep '\"sink_down\"' '$hook_OUT' | grep -q '\"resolved\"'"
+  wait_for 60 has_alert "$hook_OUT" "^sink_down .* resolved"
   ok $? "sink_down resolved after the broker came back"
   set -- $(count_ids "$db.o" 30000)
   is "$1" 30000 "no row lost across the outage ($2 duplicates)"

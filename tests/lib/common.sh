@@ -223,3 +223,5 @@ for line in open(sys.argv[1]):
         continue
     print(b.get("alert"), b.get("severity"), b.get("state"))' "$1" 2>/dev/null
 }
+# has_alert FILE "NAME SEVERITY STATE" (a grep pattern over alerts_seen's lines)
+has_alert() { alerts_seen "$1" | grep -q "$2"; }

@@ -29,6 +29,11 @@ static void on_stop_signal(int sig) {
     stop_requested = 1;
 }
 
+static void on_hup_signal(int sig) {
+    (void)sig;
+    bt_log_request_reopen();
+}
+
 static void install_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -37,7 +42,8 @@ static void install_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGHUP, SIG_IGN); /* logs go to stderr; nothing to reopen */
+    sa.sa_handler = on_hup_signal;
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 static const char *binlog_dir_of(const bt_config_t *cfg, char *buf, size_t len) {
@@ -117,6 +123,11 @@ int bt_cmd_run(int argc, char **argv) {
         return prc < 0 ? 2 : 0;
     }
     bt_log_set_level(bt_log_level_from_name(cfg.log_level));
+    if (cfg.log_file && bt_log_open(cfg.log_file) != 0) {
+        fprintf(stderr, "bintail: --log-file %s: %s\n", cfg.log_file, strerror(errno));
+        bt_config_free(&cfg);
+        return 2;
+    }
     install_signals();
 
     int rc = 1;

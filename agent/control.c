@@ -152,6 +152,7 @@ static void *control_main(void *arg) {
         } else {
             usleep(100 * 1000);
         }
+        bt_log_reopen_if_requested();
         int64_t now = bt_now_ms();
         if (c->in.alerts) bt_alerts_pump(c->in.alerts, now); /* non-blocking */
         if (now >= next_tick) {

@@ -133,6 +133,8 @@ const bt_opt_t bt_options[] = {
     /* ---- general */
     {"log-level", 0, BT_OPT_CHOICE, OFF(log_level), "info", "error|warn|info|debug", 0, 0, "General", "LEVEL",
      "Log verbosity (logs go to stderr)."},
+    {"log-file", 0, BT_OPT_STR, OFF(log_file), NULL, NULL, 0, 0, "General", "FILE",
+     "Append logs to FILE instead of stderr; SIGHUP reopens it (for logrotate)."},
 };
 const size_t bt_noptions = sizeof bt_options / sizeof bt_options[0];
 

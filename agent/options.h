@@ -76,6 +76,7 @@ typedef struct bt_config {
     char *name;
     /* general */
     char *log_level;
+    char *log_file;
 } bt_config_t;
 
 typedef enum bt_opt_kind {

@@ -9,6 +9,12 @@ void bt_log_set_level(int level);
 int bt_log_level_from_name(const char *name);
 int bt_log_enabled(int level);
 void bt_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Send logs (all of stderr) to path, appending; 0 or -1 with errno. */
+int bt_log_open(const char *path);
+/* From a SIGHUP handler: ask for the log file to be reopened (after logrotate moved it). */
+void bt_log_request_reopen(void);
+/* Reopen if asked; called regularly from the side thread. */
+void bt_log_reopen_if_requested(void);
 
 #define bt_error(...) bt_log(BT_LOG_ERROR, __VA_ARGS__)
 #define bt_warn(...) bt_log(BT_LOG_WARN, __VA_ARGS__)

@@ -74,5 +74,10 @@ int bt_format_encode(bt_format_t *f, const bt_change_t *c, unsigned idx, bt_buf_
 /* The primary-key bytes used for partitioning (`--partition-by pk`): a canonical JSON object
  * of the key columns, identical for every format; empty when the table has no key. */
 void bt_format_pk_bytes(const bt_change_t *c, bt_buf_t *out);
+/* The same for message idx: differs from bt_format_pk_bytes only for the messages about the
+ * OLD key of an update that changes the primary key (debezium: the delete and its tombstone;
+ * upsert: the tombstone), which must go to the old key's partition for compaction to work.
+ * For an update, bt_format_pk_bytes is the new key. */
+void bt_format_msg_pk_bytes(const bt_format_t *f, const bt_change_t *c, unsigned idx, bt_buf_t *out);
 
 #endif

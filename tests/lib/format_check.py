@@ -40,7 +40,8 @@ def text(v):
 
 
 def changes(fmt, rec):
-    """Yields (op, row) pairs: op 'set' or 'del'."""
+    """Yields (op, row) pairs: op 'set' or 'del'. An update that changes the key yields a
+    'del' of the old row first (formats that carry the old image in the same message)."""
     if rec.value is None:
         return
     v = json.loads(rec.value)
@@ -50,23 +51,31 @@ def changes(fmt, rec):
         elif v.get("op") == "d":
             yield "del", v["before"]
     elif fmt == "json":
+        if v.get("op") == "update":
+            yield "del", v["before"]
         if v.get("op") in ("insert", "update", "read"):
             yield "set", v["after"]
         elif v.get("op") == "delete":
             yield "del", v["before"]
     elif fmt == "canal":
-        for row in v.get("data") or []:
+        for i, row in enumerate(v.get("data") or []):
+            if v["type"] == "UPDATE" and v.get("old"):
+                yield "del", {**row, **v["old"][i]}
             if v["type"] in ("INSERT", "UPDATE"):
                 yield "set", row
             elif v["type"] == "DELETE":
                 yield "del", row
     elif fmt == "maxwell":
+        if v.get("type") == "update":
+            yield "del", {**v["data"], **(v.get("old") or {})}
         if v.get("type") in ("insert", "update", "bootstrap-insert"):
             yield "set", v["data"]
         elif v.get("type") == "delete":
             yield "del", v["data"]
     elif fmt == "dataworks":
         op = v["payload"]["op"]
+        if op == "UPDATE_AFTER":
+            yield "del", v["payload"]["before"]["dataColumn"]
         if op in ("INSERT", "UPDATE_AFTER"):
             yield "set", v["payload"]["after"]["dataColumn"]
         elif op == "DELETE":

@@ -896,11 +896,11 @@ static void test_dataworks(void) {
     bt_format_t *f = mk(BT_FMT_DATAWORKS);
     const char *schema =
         "{\"dataColumn\":[{\"name\":\"id\",\"type\":\"LONG\"},{\"name\":\"name\",\"type\":\"STRING\"},"
-        "{\"name\":\"price\",\"type\":\"DOUBLE\"},{\"name\":\"created\",\"type\":\"DATE\"},{\"name\":\"note\",\"type\":"
+        "{\"name\":\"price\",\"type\":\"STRING\"},{\"name\":\"created\",\"type\":\"DATE\"},{\"name\":\"note\",\"type\":"
         "\"STRING\"}],\"primaryKey\":[\"id\"],\"source\":{\"dbType\":\"MySQL\",\"dbName\":\"shop\",\"tableName\":\"users\"}}";
     const char *dc_a = "{\"dataColumn\":{\"id\":42,\"name\":" NAME_JSON
-                       ",\"price\":12.3400,\"created\":1767225612000,\"note\":null}}";
-    const char *dc_b = "{\"dataColumn\":{\"id\":42,\"name\":\"bob\",\"price\":12.3400,\"created\":1767225612000,"
+                       ",\"price\":\"12.3400\",\"created\":1767225612000,\"note\":null}}";
+    const char *dc_b = "{\"dataColumn\":{\"id\":42,\"name\":\"bob\",\"price\":\"12.3400\",\"created\":1767225612000,"
                        "\"note\":\"hi\"}}";
     const char *ts = "{\"eventTime\":1767225612000,\"systemTime\":1767225612931,\"checkpointTime\":1767225612000}";
     bt_change_t c = ins_a();
@@ -962,7 +962,7 @@ static void test_dataworks(void) {
     bt_row_t ur = {5, uv};
     c = base(&users, BT_OP_INSERT, NULL, &ur);
     is_int(enc(f, &c, 0), 0, "dataworks: pre-epoch datetime encodes");
-    ok(strstr(M.val, "\"price\":-0.5000,\"created\":-500,") != NULL, "dataworks: negative decimal, -500 ms: %s",
+    ok(strstr(M.val, "\"price\":\"-0.5000\",\"created\":-500,") != NULL, "dataworks: exact decimal, -500 ms: %s",
        M.val);
 
     c = ddl_alter();
@@ -980,7 +980,7 @@ static void test_dataworks(void) {
 
 /* One column of each type family: DataWorks type names and values, Canal sqlType codes. */
 static void test_types(void) {
-    static bt_column_t cols[18];
+    static bt_column_t cols[19];
     cols[0] = mkcol("tiny", BT_TYPE_TINY, 0, 0, true, false);
     cols[1] = mkcol("tiny_u", BT_TYPE_TINY, 0, 0, false, true);
     cols[2] = mkcol("big_u", BT_TYPE_LONGLONG, 0, 0, false, true);
@@ -999,10 +999,11 @@ static void test_types(void) {
     cols[15] = mkcol("tx", BT_TYPE_BLOB, 2, 45, false, false);
     cols[16] = mkcol("bl", BT_TYPE_BLOB, 2, 63, false, false);
     cols[17] = mkcol("g", BT_TYPE_GEOMETRY, 4, 63, false, false);
+    cols[18] = mkcol("vec", BT_TYPE_VECTOR, 4, 0, false, false);
     static const uint32_t pk[] = {0};
-    bt_table_t t = {.id = 80, .db = "d", .name = "types", .ncols = 18, .cols = cols, .npk = 1, .pk = pk,
+    bt_table_t t = {.id = 80, .db = "d", .name = "types", .ncols = 19, .cols = cols, .npk = 1, .pk = pk,
                     .has_names = true};
-    bt_value_t v[18];
+    bt_value_t v[19];
     v[0] = v_int(-5);
     v[1] = v_uint(200);
     v[2] = v_uint(UINT64_MAX);
@@ -1025,7 +1026,8 @@ static void test_types(void) {
     v[15] = v_str("long text");
     v[16] = v_bin("\xff", 1);
     v[17] = (bt_value_t){.kind = BT_VAL_GEOMETRY, .present = true, .s = "\x00\x00\x00\x00\x01\x02\x03", .len = 7};
-    bt_row_t r = {18, v};
+    v[18] = (bt_value_t){.kind = BT_VAL_VECTOR, .present = true, .s = "\x00\x00\x80\x3f", .len = 4};
+    bt_row_t r = {19, v};
     bt_change_t c = base(&t, BT_OP_INSERT, NULL, &r);
 
     bt_format_t *f = mk(BT_FMT_DATAWORKS);
@@ -1038,13 +1040,14 @@ static void test_types(void) {
                      "{\"name\":\"e\",\"type\":\"STRING\"},{\"name\":\"s\",\"type\":\"STRING\"},"
                      "{\"name\":\"j\",\"type\":\"STRING\"},{\"name\":\"c\",\"type\":\"STRING\"},"
                      "{\"name\":\"bn\",\"type\":\"BYTES\"},{\"name\":\"tx\",\"type\":\"STRING\"},"
-                     "{\"name\":\"bl\",\"type\":\"BYTES\"},{\"name\":\"g\",\"type\":\"BYTES\"}]") != NULL,
+                     "{\"name\":\"bl\",\"type\":\"BYTES\"},{\"name\":\"g\",\"type\":\"BYTES\"},"
+                     "{\"name\":\"vec\",\"type\":\"STRING\"}]") != NULL,
        "types: dataworks type names: %s", M.val);
     const char *want = S("\"after\":{\"dataColumn\":{\"tiny\":-5,\"tiny_u\":200,\"big_u\":18446744073709551615,\"f\":1.5,"
                          "\"d\":0.1,\"bit1\":true,\"bit8\":5,\"y\":2026,\"t\":%s,\"ts\":1767225612120,\"e\":%s,\"s\":%s,"
                          "\"j\":\"{\\\"a\\\":1}\",\"c\":\"abc\",\"bn\":\"AQI=\",\"tx\":\"long text\",\"bl\":\"/w==\","
-                         "\"g\":\"AQID\"}}",
-                         T(&cols[8], &v[8]), T(&cols[10], &v[10]), T(&cols[11], &v[11]));
+                         "\"g\":\"AQID\",\"vec\":%s}}",
+                         T(&cols[8], &v[8]), T(&cols[10], &v[10]), T(&cols[11], &v[11]), T(&cols[18], &v[18]));
     ok(strstr(M.val, want) != NULL, "types: dataworks values\n#   got  %s\n#   want %s", M.val, want);
     bt_format_free(f);
 
@@ -1052,7 +1055,7 @@ static void test_types(void) {
     is_int(enc(f, &c, 0), 0, "types: canal encodes");
     ok(strstr(M.val, "\"sqlType\":{\"tiny\":-6,\"tiny_u\":5,\"big_u\":3,\"f\":7,\"d\":8,\"bit1\":-7,\"bit8\":-7,\"y\":12,"
                      "\"t\":92,\"ts\":93,\"e\":12,\"s\":12,\"j\":12,\"c\":1,\"bn\":2004,\"tx\":2005,\"bl\":2004,"
-                     "\"g\":2004}") != NULL,
+                     "\"g\":2004,\"vec\":12}") != NULL,
        "types: canal sqlType codes: %s", M.val);
     ok(strstr(M.val, "\"bn\":\"\\u0001\\u0002\"") && strstr(M.val, "\"bl\":\"\xc3\xbf\"") &&
            strstr(M.val, "\"g\":\"\\u0000\\u0000\\u0000\\u0000\\u0001\\u0002\\u0003\""),

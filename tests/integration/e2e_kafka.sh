@@ -11,7 +11,7 @@ broker_start 1
 db=${TOPIC_PREFIX}
 state=$BT_TMP/state
 
-sql primary "CREATE DATABASE $db;
+sql primary "CREATE DATABASE $db; USE $db;
   CREATE TABLE $db.t1 (id INT PRIMARY KEY, k INT NOT NULL, s VARCHAR(64));
   CREATE TABLE $db.t2 (a INT, b VARCHAR(20), v BIGINT UNSIGNED, PRIMARY KEY (a, b));
   INSERT INTO $db.t1 SELECT seq, 0, CONCAT('row ', seq) FROM seq_1_to_3000;

@@ -7,7 +7,7 @@
 mariadb_start primary 1
 broker_start 1
 db=${TOPIC_PREFIX}
-sql primary "CREATE DATABASE $db;
+sql primary "CREATE DATABASE $db; USE $db;
   CREATE TABLE $db.t (id INT PRIMARY KEY, name VARCHAR(50), amount DECIMAL(10,2), n INT NULL);
   INSERT INTO $db.t SELECT seq, CONCAT('name ', seq, ' ✓'), seq * 1.25, IF(seq % 3 = 0, NULL, seq) FROM seq_1_to_300;
   UPDATE $db.t SET amount = amount + 1, name = 'upd \"quoted\" \\\\ back' WHERE id % 10 = 0;

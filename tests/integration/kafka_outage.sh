@@ -44,10 +44,10 @@ else
     --include "$db\\.o" --state-dir "$BT_TMP/s1" --webhook "$hook_URL" --sink-down-after 2s \
     -X message.send.max.retries=1000000 -X retry.backoff.ms=200
   agent=$BT_PID
-  sql primary "INSERT INTO $db.o SELECT seq, 0 FROM seq_1_to_5000;"
+  sql primary "USE $db; INSERT INTO $db.o SELECT seq, 0 FROM seq_1_to_5000;"
   sleep 1
   kill -USR1 "$BROKER_PID"; diag "broker down"
-  for b in 1 2 3 4 5; do sql primary "INSERT INTO $db.o SELECT seq, $b FROM seq_$((b * 5000 + 1))_to_$((b * 5000 + 5000));"; done
+  for b in 1 2 3 4 5; do sql primary "USE $db; INSERT INTO $db.o SELECT seq, $b FROM seq_$((b * 5000 + 1))_to_$((b * 5000 + 5000));"; done
   wait_for 30 has_alert "$hook_OUT" "^sink_down .* firing"; ok $? "sink_down fired while the broker was down"
   kill -USR2 "$BROKER_PID"; diag "broker up"
   wait_for 60 has_alert "$hook_OUT" "^sink_down .* resolved"
@@ -61,7 +61,7 @@ fi
 bintail_bg "$BT_TMP/k1.log" --binlog-dir "$primary_DIR/data" --kafka "$BROKERS" --topic "$db.k" \
   --include "$db\\.k" --state-dir "$BT_TMP/s2" --checkpoint-interval 100ms
 for b in $(seq 0 19); do
-  sql primary "INSERT INTO $db.k SELECT seq, 'x' FROM seq_$((b * 10000 + 1))_to_$((b * 10000 + 10000));"
+  sql primary "USE $db; INSERT INTO $db.k SELECT seq, 'x' FROM seq_$((b * 10000 + 1))_to_$((b * 10000 + 10000));"
   [ "$b" = 10 ] && kill -KILL "$BT_PID"
 done
 wait "$BT_PID" 2>/dev/null; bt_untrack "$BT_PID"

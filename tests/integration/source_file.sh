@@ -39,7 +39,7 @@ sql primary "CREATE TABLE $db.big (id INT PRIMARY KEY, pad CHAR(100));"
 bintail_bg "$BT_TMP/k1.log" --binlog-dir "$replica_DIR/data" --sink "file:$BT_TMP/k.jsonl" --state-dir "$BT_TMP/k" \
   --checkpoint-interval 50ms --start latest --include "$db\\.big"
 for b in $(seq 0 19); do
-  sql primary "INSERT INTO $db.big SELECT seq, 'x' FROM seq_$((b * 10000 + 1))_to_$((b * 10000 + 10000));"
+  sql primary "USE $db; INSERT INTO $db.big SELECT seq, 'x' FROM seq_$((b * 10000 + 1))_to_$((b * 10000 + 10000));"
   [ "$b" = 8 ] && kill -KILL "$BT_PID"
 done
 wait "$BT_PID" 2>/dev/null; bt_untrack "$BT_PID"

@@ -6,7 +6,7 @@
 mariadb_start primary 1
 broker_start 1
 db=${TOPIC_PREFIX}
-sql primary "CREATE DATABASE $db; CREATE TABLE $db.r (id INT PRIMARY KEY, pad VARCHAR(1000));
+sql primary "CREATE DATABASE $db; USE $db; CREATE TABLE $db.r (id INT PRIMARY KEY, pad VARCHAR(1000));
   CREATE TABLE $db.m (id INT PRIMARY KEY, pad VARCHAR(1000));
   CREATE TABLE $db.c (id INT PRIMARY KEY, pad VARCHAR(10));
   INSERT INTO $db.r SELECT seq, 'x' FROM seq_1_to_23000;

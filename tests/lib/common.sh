@@ -146,7 +146,7 @@ replica_of() {
   wait_for 30 replica_running "$rep" || bail "replica $rep did not start replicating"
 }
 replica_running() {
-  sql "$1" "SHOW SLAVE STATUS\G" | grep -q 'Slave_SQL_Running: Yes'
+  [ "$(sql "$1" "SHOW GLOBAL STATUS LIKE 'Slave_running'" | cut -f2)" = ON ]
 }
 # replica_caught_up REPLICA PRIMARY: the replica has executed everything the primary wrote.
 replica_caught_up() {

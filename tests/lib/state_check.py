@@ -69,6 +69,8 @@ def main():
         if m.value is None:
             continue
         v = json.loads(m.value)
+        if "op" not in v:  # a schema change event (DDL) in the table's topic
+            continue
         row = v["after"] if v["op"] in ("c", "r", "u") else v["before"]
         k = tuple(str(row[c]) for c in keycols)
         if args.order_col and v["op"] != "d":

@@ -11,8 +11,9 @@ before the answer goes out), and answers according to its mode:
   --fail-first N     500 to the first N requests, then the mode's answer
   --hang-first N     no answer to the first N requests, then the mode's answer
 
-Each line: {"n": 1, "method": "POST", "path": "/hook", "headers": {"Name": "value", ...},
-"body": "<text>", "body_b64": "<exact bytes>", "status": 200 or null when hanging}.
+Each line: {"n": 1, "t": <arrival, epoch seconds>, "method": "POST", "path": "/hook",
+"headers": {"Name": "value", ...}, "body": "<text>", "body_b64": "<exact bytes>",
+"status": 200 or null when hanging}.
 --port 0 (default) picks a free port; --port-file FILE receives it once the socket listens.
 Exits on SIGTERM or SIGINT.
 """
@@ -43,6 +44,9 @@ def main():
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, each answer on a kept-alive
+        # connection would wait for the client's delayed ACK (~40 ms).
+        disable_nagle_algorithm = True
 
         def log_message(self, fmt, *a):  # keep the test log for the test's own output
             pass
@@ -70,6 +74,7 @@ def main():
                     status = {"ok": 200, "fail500": 500, "fail400": 400}.get(args.mode)
                 rec = {
                     "n": n,
+                    "t": time.time(),
                     "method": self.command,
                     "path": self.path,
                     "headers": {k: v for k, v in self.headers.items()},

@@ -140,7 +140,18 @@ static void *control_main(void *arg) {
     bt_control_t *c = arg;
     int64_t next_tick = bt_now_ms();
     while (!atomic_load(&c->stop)) {
-        if (c->listen_fd >= 0) {
+        if (c->in.alerts) {
+            /* wakes for curl's sockets, a raise from another thread, or a control client */
+            int w = bt_alerts_wait(c->in.alerts, c->listen_fd, 100);
+            if (w < 0) usleep(100 * 1000); /* a libcurl error: do not spin */
+            if (w == 1) {
+                int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                if (fd >= 0) {
+                    serve_one(c, fd);
+                    close(fd);
+                }
+            }
+        } else if (c->listen_fd >= 0) {
             struct pollfd pfd = {c->listen_fd, POLLIN, 0};
             if (poll(&pfd, 1, 100) > 0) {
                 int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);

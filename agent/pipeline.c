@@ -61,6 +61,7 @@ struct bt_pipeline {
     char fatal[1024];         /* set from a delivery report: stop with this error */
     bt_value_t *scratch_values; /* --oversize drop-columns: row copies (allocated on first use) */
     int64_t last_ckpt_ms;
+    int64_t last_housekeeping_ms;
     uint64_t ckpt_written_changes;
 };
 
@@ -745,7 +746,13 @@ int bt_pipeline_run(bt_pipeline_t *p, char *err, size_t errlen) {
             rc = 1;
             break;
         }
-        if ((atomic_load(&p->stats.rows) & 1023) == 0) update_lag(p, false);
+        /* While a backlog is read the source never idles: move the safe position, lag and
+         * checkpoint on time, a few times a second. */
+        int64_t now = bt_now_ms();
+        if (now - p->last_housekeeping_ms >= 100) {
+            p->last_housekeeping_ms = now;
+            update_lag(p, false);
+        }
         if (write_checkpoint(p, false, err, errlen) != 0) {
             rc = 1;
             break;

@@ -26,7 +26,8 @@ bintail_bg "$BT_TMP/lag.log" --binlog-dir "$primary_DIR/data" --kafka "$BROKERS"
   --webhook "$hook_URL" --webhook-secret-file "$secret" --name lagtest \
   --lag-warning 2s --lag-critical 4s --lag-for 1s --alert-interval 10m
 agent=$BT_PID
-( for i in $(seq 1 400); do sql primary "INSERT INTO $db.t (v) VALUES ($i);"; sleep 0.01; done ) &
+# one client connection: a new client per row could not keep up the rate
+( for i in $(seq 1 400); do echo "INSERT INTO $db.t (v) VALUES ($i); DO SLEEP(0.02);"; done | sql primary "$(cat)" ) &
 writer=$!; bt_track "$writer"
 wait_for 40 has_alert "$hook_OUT" "^lag CRITICAL firing"; ok $? "lag went critical"
 "$BINTAIL" throttle --state-dir "$state" --max-rps 0 >/dev/null; ok $? "throttle lifted"
@@ -55,7 +56,12 @@ for line in open(sys.argv[1]):
     n += 1
 sys.exit(0 if n else 1)' "$hook_OUT" "$secret"
 ok $? "every request carries a valid HMAC-SHA256 signature of its body"
-body=$(head -1 "$hook_OUT" | $PY -c 'import json,sys; print(json.loads(json.loads(sys.stdin.readline())["body"])["agent"])')
+body=$($PY -c '
+import json, sys
+for l in open(sys.argv[1]):
+    b = json.loads(json.loads(l)["body"])
+    if b.get("alert") == "lag":
+        print(b["agent"]); break' "$hook_OUT")
 is "$body" lagtest "the body names the agent (--name)"
 kill -TERM "$agent"; wait "$agent"; bt_untrack "$agent"
 

@@ -14,6 +14,7 @@
 
 #include "agent/alerting.h"
 #include "agent/checkpoint.h"
+#include "agent/mysql_url.h"
 #include "agent/commands.h"
 #include "agent/control.h"
 #include "agent/options.h"
@@ -48,6 +49,7 @@ static void install_signals(void) {
 
 static const char *binlog_dir_of(const bt_config_t *cfg, char *buf, size_t len) {
     if (cfg->binlog_dir) return cfg->binlog_dir;
+    if (!cfg->binlog_index) return NULL; /* the replication source has no local files */
     snprintf(buf, len, "%s", cfg->binlog_index);
     char *slash = strrchr(buf, '/');
     if (slash) *slash = 0;
@@ -70,6 +72,71 @@ static int check_identity(const char *dir, const bt_position_t *ck, char *err, s
     return 0;
 }
 
+/* The replication source: URL and password from the flags; where to start from the
+ * checkpoint or --start (FILE:POS, gtid:, earliest, latest). */
+static bt_source_t *open_repl_source(const bt_config_t *cfg, const bt_start_pos_t *start, const char *gtid,
+                                     char *err, size_t errlen) {
+    bt_mysql_url_t url;
+    char *password = NULL;
+    if (bt_mysql_url_parse(cfg->mysql_url, &url, err, errlen) != 0) return NULL;
+    if (bt_mysql_password(cfg->mysql_password_file, &password, err, errlen) != 0) return NULL;
+    bt_repl_opts_t ro = {
+        .host = url.host,
+        .port = url.port,
+        .user = url.user,
+        .password = password,
+        .server_id = (uint32_t)cfg->server_id,
+        .gtid = gtid && *gtid ? gtid : NULL,
+        .retry_connect_ms = cfg->retry_connect_ms,
+        .heartbeat_ms = 1000,
+    };
+    bt_source_t *src = bt_source_repl_new(&ro, start, err, errlen);
+    if (password) memset(password, 0, strlen(password));
+    free(password);
+    return src;
+}
+
+/* --start for the replication source: no local files to scan, so the server answers. */
+static int resolve_repl_start(const bt_config_t *cfg, bt_start_pos_t *start, char *gtid, size_t gtidlen, char *err,
+                              size_t errlen) {
+    memset(start, 0, sizeof *start);
+    gtid[0] = 0;
+    const char *spec = cfg->start;
+    if (!strcmp(spec, "earliest")) return 0; /* the server's first binlog */
+    if (!strncmp(spec, "gtid:", 5)) {
+        snprintf(gtid, gtidlen, "%s", spec + 5);
+        return 0;
+    }
+    if (!strcmp(spec, "latest")) {
+        bt_mysql_url_t url;
+        char *password = NULL;
+        if (bt_mysql_url_parse(cfg->mysql_url, &url, err, errlen) != 0 ||
+            bt_mysql_password(cfg->mysql_password_file, &password, err, errlen) != 0)
+            return -1;
+        MYSQL *m = bt_mysql_connect(&url, password, 10, err, errlen);
+        free(password);
+        if (!m) return -1;
+        int rc = bt_mysql_binlog_end(m, start->file, sizeof start->file, &start->pos, NULL, err, errlen);
+        mysql_close(m);
+        return rc;
+    }
+    if (!strncmp(spec, "time:", 5)) {
+        snprintf(err, errlen, "--start time: needs the local binlog files (--binlog-dir); with --source replication "
+                              "use FILE:POS or gtid:");
+        return -1;
+    }
+    const char *colon = strrchr(spec, ':');
+    char *end = NULL;
+    unsigned long long pos = colon ? strtoull(colon + 1, &end, 10) : 0;
+    if (!colon || colon == spec || !end || *end || pos < 4) {
+        snprintf(err, errlen, "--start %s: expected earliest, latest, FILE:POS or gtid:SET", spec);
+        return -1;
+    }
+    snprintf(start->file, sizeof start->file, "%.*s", (int)(colon - spec), spec);
+    start->pos = pos;
+    return 0;
+}
+
 /* --snapshot: initial (the default) runs when there is no checkpoint, when-needed also when
  * the checkpoint's file was purged, and a snapshot interrupted earlier always continues. A
  * snapshot needs --mysql; without it bintail streams only (and says so). */
@@ -89,7 +156,7 @@ static bool wants_snapshot(const bt_config_t *cfg, const bt_position_t *ck) {
         char dirbuf[PATH_MAX];
         uint32_t sid, created;
         const char *dir = binlog_dir_of(cfg, dirbuf, sizeof dirbuf);
-        if (bt_binlog_file_identity(dir, ck->file, &sid, &created) != 0) {
+        if (dir && bt_binlog_file_identity(dir, ck->file, &sid, &created) != 0) {
             bt_warn("the checkpoint's binlog file %s was purged: taking a new snapshot (--snapshot when-needed)",
                     ck->file);
             return true;
@@ -151,12 +218,9 @@ int bt_cmd_run(int argc, char **argv) {
         if (r < 0) goto out;
         resumed = r == 1;
     }
-    if (strcmp(cfg.source, "file") != 0) {
-        snprintf(err, sizeof err, "--source %s is not available in this build yet; use --binlog-dir", cfg.source);
-        rc = 2;
-        goto out;
-    }
-    dir = binlog_dir_of(&cfg, dirbuf, sizeof dirbuf);
+    bool repl = !strcmp(cfg.source, "replication");
+    char gtid[512] = "";
+    dir = repl ? NULL : binlog_dir_of(&cfg, dirbuf, sizeof dirbuf);
     bt_throttle_limits_t lim = {
         .stream_rows_per_sec = cfg.max_rps,
         .stream_bytes_per_sec = cfg.max_mbps * 1e6,
@@ -210,17 +274,23 @@ int bt_cmd_run(int argc, char **argv) {
         start.pos = at.pos;
         bt_info("snapshot done: streaming from %s:%llu", start.file, (unsigned long long)start.pos);
     } else if (resumed) {
-        if (check_identity(dir, &ck, err, sizeof err) != 0) goto out;
+        if (!repl && check_identity(dir, &ck, err, sizeof err) != 0) goto out;
         memset(&start, 0, sizeof start);
         snprintf(start.file, sizeof start.file, "%s", ck.file);
         start.pos = ck.pos;
         bt_info("resuming from the checkpoint %s:%llu%s%s", ck.file, (unsigned long long)ck.pos,
                 ck.gtid[0] ? " gtid " : "", ck.gtid);
+    } else if (repl) {
+        if (resolve_repl_start(&cfg, &start, gtid, sizeof gtid, err, sizeof err) != 0) goto out;
+        bt_info("starting at %s (--start %s)", gtid[0] ? gtid : start.file[0] ? start.file : "the first binlog",
+                cfg.start);
     } else {
         if (bt_start_resolve(cfg.start, dir, cfg.binlog_index, &start, err, sizeof err) != 0) goto out;
         bt_info("starting at %s:%llu (--start %s)", start.file, (unsigned long long)start.pos, cfg.start);
     }
-    if (!(src = bt_source_file_new(cfg.binlog_dir, cfg.binlog_index, &start, err, sizeof err))) goto out;
+    src = repl ? open_repl_source(&cfg, &start, gtid, err, sizeof err)
+               : bt_source_file_new(cfg.binlog_dir, cfg.binlog_index, &start, err, sizeof err);
+    if (!src) goto out;
     bt_pipeline_set_source(pipe, src);
     src = NULL; /* owned by the pipeline */
 

@@ -673,6 +673,8 @@ bool bt_pipeline_captures(bt_pipeline_t *p, const char *db, const char *table) {
 void bt_pipeline_set_source(bt_pipeline_t *p, bt_source_t *src) {
     bt_source_free(p->src);
     p->src = src;
+    /* A replication stream may carry checksums before its first FORMAT_DESCRIPTION. */
+    bt_decoder_set_checksum(p->dec, bt_source_repl_checksum(src));
 }
 
 /* ---------------------------------------------------------------- the loop */

@@ -34,6 +34,14 @@ out=$($PY "$BT_SRCDIR/tests/lib/state_check.py" --brokers "$BROKERS" --topic "$d
   --table "$db.t2" --key a,b --min-messages 500)
 ok $? "t2 (composite key, BIGINT UNSIGNED max): state equals SELECT ($out)"
 
+# The same changes over the replication protocol (bintail registered as a replica of the replica).
+"$BINTAIL" --source replication --mysql "mysql://root@127.0.0.1:$replica_PORT" --server-id 77 --snapshot never --kafka "$BROKERS" \
+  --stop-at-end --topic "repl.\${db}.\${table}" --include "$db\\..*" >"$BT_TMP/repl.log" 2>&1
+ok $? "--source replication streams to the end" || tail -20 "$BT_TMP/repl.log"
+out=$($PY "$BT_SRCDIR/tests/lib/state_check.py" --brokers "$BROKERS" --topic "repl.$db.t1" --port "$replica_PORT" \
+  --table "$db.t1" --key id --order-col k --min-messages 3000)
+ok $? "replication source: t1 state equals SELECT, in commit order per key ($out)"
+
 # A clean restart continues from the checkpoint: new rows only, no duplicates.
 before=$(kcat -b "$BROKERS" -C -t "$db.t1" -o beginning -e -q 2>/dev/null | grep -c .)
 sql primary "INSERT INTO $db.t1 VALUES (6000, 1, 'after restart');"

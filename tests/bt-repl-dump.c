@@ -8,13 +8,16 @@
  *
  * usage: bt-repl-dump --mysql mysql://USER@HOST:PORT [--mysql-password-file FILE]
  *          [--server-id N] [--start FILE:POS | --gtid D-S-N[,...]] [--stop-at-end]
- *          [--heartbeat-ms N] [--retry-connect-ms N] [--verbose]
+ *          [--heartbeat-ms N] [--retry-connect-ms N] [--delay-us N] [--verbose]
+ * --delay-us sleeps after each event: a slow consumer, so that tests can fill the source's
+ * queue and hold the server in the middle of a transaction.
  * Exit status: 0 at the end (--stop-at-end) or on SIGINT/SIGTERM, 1 on an error, 2 on bad usage. */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/binlog/binlog.h"
 #include "agent/json/jsonw.h"
@@ -34,13 +37,14 @@ typedef struct dump_opts {
     uint32_t server_id;
     int heartbeat_ms;
     int64_t retry_ms;
+    long delay_us;
     int stop_at_end, verbose;
 } dump_opts_t;
 
 static void usage(void) {
     fprintf(stderr, "usage: bt-repl-dump --mysql mysql://USER@HOST:PORT [--mysql-password-file FILE] "
                     "[--server-id N] [--start FILE:POS | --gtid D-S-N[,...]] [--stop-at-end] [--heartbeat-ms N] "
-                    "[--retry-connect-ms N] [--verbose]\n");
+                    "[--retry-connect-ms N] [--delay-us N] [--verbose]\n");
     exit(2);
 }
 
@@ -62,6 +66,7 @@ static void parse_args(int argc, char **argv, dump_opts_t *o) {
         else if (!strcmp(a, "--server-id")) o->server_id = (uint32_t)strtoul(v, NULL, 10), i++;
         else if (!strcmp(a, "--heartbeat-ms")) o->heartbeat_ms = atoi(v), i++;
         else if (!strcmp(a, "--retry-connect-ms")) o->retry_ms = strtoll(v, NULL, 10), i++;
+        else if (!strcmp(a, "--delay-us")) o->delay_us = strtol(v, NULL, 10), i++;
         else usage();
     }
     if (!o->url) usage();
@@ -200,6 +205,7 @@ int main(int argc, char **argv) {
             rc = 1;
             break;
         }
+        if (got == 1 && o.delay_us > 0) usleep((useconds_t)o.delay_us);
         if (got == 0 && o.stop_at_end && src->ops->at_end(src)) break;
     }
     bt_buf_free(&b);

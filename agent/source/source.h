@@ -71,5 +71,8 @@ typedef struct bt_repl_opts {
     int heartbeat_ms;         /* master heartbeat period requested */
 } bt_repl_opts_t;
 bt_source_t *bt_source_repl_new(const bt_repl_opts_t *opts, const bt_start_pos_t *start, char *err, size_t errlen);
+/* The checksum algorithm the replication stream uses before its first FORMAT_DESCRIPTION
+ * (0 none, 1 CRC32), for bt_decoder_set_checksum(); 0 for other sources (their FDE tells). */
+uint8_t bt_source_repl_checksum(bt_source_t *src);
 
 #endif

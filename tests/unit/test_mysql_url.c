@@ -51,6 +51,9 @@ static void test_urls(void) {
     refused("mysql://repl:s3cret@127.0.0.1:3306", "--mysql-password-file", "s3cret");
     refused("mysql://repl:s3cret@127.0.0.1:3306", "BINTAIL_MYSQL_PASSWORD", "s3cret");
     refused("mysql://repl:@h", "password", NULL);
+    refused("mysql://repl:pa/ss?w#rd@h:3306", "contains a password", "pa/ss");
+    refused("mysql://repl:p@ss@h:3306", "contains a password", "ss@h");
+    refused("mysql://re/pl@h:3306", "bad user", NULL);
     refused("http://repl@h:3306", "expected mysql://", NULL);
     refused("repl@h:3306", "expected mysql://", NULL);
     refused(NULL, "missing URL", NULL);
@@ -100,6 +103,14 @@ static void test_password(void) {
     close(fd);
     ok(bt_mysql_password(path, &pw, err, sizeof err) == 0, "empty password file");
     is_str(pw, "", "an empty file is an empty password");
+    free(pw);
+
+    /* A long password is read whole, not cut at some buffer size. */
+    static char longpw[3001];
+    memset(longpw, 'p', sizeof longpw - 1);
+    FILE *f = fopen(path, "w");
+    ok(f && fprintf(f, "%s\n", longpw) > 0 && fclose(f) == 0, "long password written");
+    ok(bt_mysql_password(path, &pw, err, sizeof err) == 0 && pw && strlen(pw) == 3000, "a 3000-byte password");
     free(pw);
 
     unlink(path);

@@ -10,12 +10,6 @@
 DUMP=${BT_REPL_DUMP:-$BT_BUILDDIR/tests/bt-repl-dump}
 [ -x "$DUMP" ] || skip_all "tests/bt-repl-dump is not built (make check-build)"
 unset BINTAIL_MYSQL_PASSWORD
-# common.sh's replica_running greps "Slave_SQL_Running: Yes" out of sql(), whose
-# --skip-column-names drops the names from \G output; ask with the names.
-replica_running() {
-  mariadb --no-defaults -uroot -h127.0.0.1 -P"$(eval echo "\$${1}_PORT")" -e "SHOW SLAVE STATUS\G" |
-    grep -q 'Slave_SQL_Running: Yes'
-}
 
 mariadb_start primary 1
 mariadb_start replica 2

@@ -4,7 +4,7 @@ noinst_LIBRARIES += agent/libbtagent.a
 agent_libbtagent_a_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(MARIADB_CFLAGS) $(CURL_CFLAGS) $(PCRE2_CFLAGS)
 agent_libbtagent_a_SOURCES = \
 	agent/util/buf.c agent/util/buf.h \
-	agent/util/arena.c agent/util/arena.h \
+	agent/util/arena.c agent/util/arena.h agent/util/utf8.h \
 	agent/json/jsonw.c agent/json/jsonw.h \
 	agent/util/log.c agent/util/log.h \
 	agent/options.c agent/options.h \
@@ -26,6 +26,7 @@ BT_AGENT_LIBS = agent/libbtagent.a alerts/libbtalerts.a throttle/libbtthrottle.a
 include $(top_srcdir)/agent/binlog/events.mk
 include $(top_srcdir)/agent/binlog/values.mk
 include $(top_srcdir)/agent/format/local.mk
+include $(top_srcdir)/agent/snapshot.mk
 include $(top_srcdir)/agent/source/repl.mk
 
 bin_PROGRAMS += agent/bintail

@@ -24,6 +24,7 @@
  * to the yen sign) but differs from MySQL's sjis in a few symbols (e.g. 0x8160 becomes U+FF5E,
  * not U+301C); other CJK charsets may differ from the server in rare vendor characters. */
 #include "agent/binlog/value_internal.h"
+#include "agent/util/utf8.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -138,27 +139,6 @@ const bt_charset_t *bt_charset_of(uint16_t collation) {
 
 /* UTF-8 ----------------------------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not valid UTF-8 (overlong
- * forms, surrogates and code points above U+10FFFF rejected). */
-static size_t utf8_len(const uint8_t *s, size_t n) {
-    uint8_t c = s[0];
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-        if (c == 0xE0 && s[1] < 0xA0) return 0;
-        if (c == 0xED && s[1] >= 0xA0) return 0;
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
-        if (c == 0xF0 && s[1] < 0x90) return 0;
-        if (c == 0xF4 && s[1] >= 0x90) return 0;
-        return 4;
-    }
-    return 0;
-}
-
 /* Index of the first byte >= 0x80, or n. Eight bytes at a time: this is the hot loop. */
 static size_t ascii_prefix(const uint8_t *p, size_t n) {
     size_t i = 0;
@@ -179,7 +159,7 @@ static size_t utf8_valid_prefix(const uint8_t *p, size_t n) {
             i++;
             continue;
         }
-        size_t l = utf8_len(p + i, n - i);
+        size_t l = bt_utf8_seq_len(p + i, n - i);
         if (!l) return i;
         i += l;
     }
@@ -217,7 +197,7 @@ static int utf8_repair(const uint8_t *p, size_t n, size_t good, bt_arena_t *aren
     char *o = d + good;
     size_t i = good;
     while (i < n) {
-        size_t l = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i);
+        size_t l = p[i] < 0x80 ? 1 : bt_utf8_seq_len(p + i, n - i);
         if (l) {
             memcpy(o, p + i, l);
             o += l;

@@ -1,6 +1,8 @@
 /* jsonw.c: append-only JSON writer (see jsonw.h). Hot path: every message goes through it. */
 #include "agent/json/jsonw.h"
 
+#include "agent/util/utf8.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -57,27 +59,6 @@ void bt_jw_keyn(bt_jw_t *w, const char *key, size_t n) {
     w->after_key = true;
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when the bytes are not valid UTF-8
- * (overlong forms, surrogates and code points above U+10FFFF are rejected). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-        if (c == 0xE0 && s[1] < 0xA0) return 0;
-        if (c == 0xED && s[1] >= 0xA0) return 0;
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
-        if (c == 0xF0 && s[1] < 0x90) return 0;
-        if (c == 0xF4 && s[1] >= 0x90) return 0;
-        return 4;
-    }
-    return 0;
-}
-
 void bt_json_escape(bt_buf_t *b, const char *str, size_t n) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
@@ -93,7 +74,7 @@ void bt_json_escape(bt_buf_t *b, const char *str, size_t n) {
         if (run) bt_buf_append(b, s + i - run, run);
         run = 0;
         if (c >= 0x80) {
-            size_t l = utf8_seq_len(s + i, n - i);
+            size_t l = bt_utf8_seq_len(s + i, n - i);
             if (l) bt_buf_append(b, s + i, l), i += l;
             else bt_buf_append(b, "\xEF\xBF\xBD", 3), i++;
             continue;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,25 +79,22 @@ static int parse_time(const char *s, time_t *out) {
     return 0;
 }
 
-static int resolve_time(const char *dir, char **files, size_t n, time_t t, bt_start_pos_t *out) {
-    /* The last file created at or before t holds the first transaction after t, or one of the
-     * files after it does. */
-    size_t first = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t sid, created;
-        if (bt_binlog_file_identity(dir, files[i], &sid, &created) == 0 && (time_t)created <= t) first = i;
-    }
+/* Decides, from its header (and file), whether the event at w->pos is where reading starts. */
+typedef bool (*start_here_fn)(const walker_t *w, const void *ctx);
+
+/* Walk the events of files[first..n) and stop at the first one `here` accepts; when none does,
+ * start at the end of the last file (nothing newer has been written yet). */
+static void scan_for_start(const char *dir, char **files, size_t n, size_t first, start_here_fn here,
+                           const void *ctx, bt_start_pos_t *out) {
     for (size_t i = first; i < n; i++) {
         walker_t w;
         if (walk_open(&w, dir, files[i]) != 0) continue;
         while (walk_header(&w) == 1) {
-            uint8_t type = w.h[4];
-            bool txn_start = type == 33 || type == 34 || type == 162 || type == 42;
-            if (txn_start && (time_t)le32(w.h) >= t) {
+            if (here(&w, ctx)) {
                 snprintf(out->file, sizeof out->file, "%s", files[i]);
                 out->pos = w.pos;
                 close(w.fd);
-                return 0;
+                return;
             }
             walk_next(&w);
         }
@@ -104,7 +102,24 @@ static int resolve_time(const char *dir, char **files, size_t n, time_t t, bt_st
     }
     snprintf(out->file, sizeof out->file, "%s", files[n - 1]);
     out->pos = file_end(dir, files[n - 1]);
-    return 0;
+}
+
+/* A transaction start (GTID event of either flavour) at or after time t. */
+static bool starts_at_or_after(const walker_t *w, const void *ctx) {
+    uint8_t type = w->h[4];
+    bool txn_start = type == 33 || type == 34 || type == 162 || type == 42;
+    return txn_start && (time_t)le32(w->h) >= *(const time_t *)ctx;
+}
+
+static void resolve_time(const char *dir, char **files, size_t n, time_t t, bt_start_pos_t *out) {
+    /* The last file created at or before t holds the first transaction after t, or one of the
+     * files after it does: the files before it are not read at all. */
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t sid, created;
+        if (bt_binlog_file_identity(dir, files[i], &sid, &created) == 0 && (time_t)created <= t) first = i;
+    }
+    scan_for_start(dir, files, n, first, starts_at_or_after, &t, out);
 }
 
 typedef struct dom_seq {
@@ -112,24 +127,41 @@ typedef struct dom_seq {
     uint64_t seq;
 } dom_seq_t;
 
+typedef struct gtid_pos {
+    dom_seq_t d[64];
+    size_t n;
+} gtid_pos_t;
+
+/* A MariaDB GTID event of a transaction the position does not contain yet. */
+static bool not_contained(const walker_t *w, const void *ctx) {
+    const gtid_pos_t *want = ctx;
+    uint8_t body[12];
+    if (w->h[4] != 162 || pread(w->fd, body, sizeof body, (off_t)(w->pos + HDR)) != (ssize_t)sizeof body)
+        return false;
+    uint64_t seq = le64(body);
+    uint32_t domain = le32(body + 8);
+    for (size_t k = 0; k < want->n; k++)
+        if (want->d[k].domain == domain && seq <= want->d[k].seq) return false;
+    return true;
+}
+
 /* MariaDB GTID position "d-s-n,d-s-n": start at the first transaction it does not contain. */
 static int resolve_gtid(const char *dir, char **files, size_t n, const char *text, bt_start_pos_t *out, char *err,
                         size_t errlen) {
-    dom_seq_t want[64];
-    size_t nwant = 0;
+    gtid_pos_t want = {.n = 0};
     const char *p = text;
-    while (*p && nwant < 64) {
-        unsigned d, s;
+    while (*p && want.n < 64) {
+        unsigned d, sv;
         unsigned long long q;
         int used = 0;
-        if (sscanf(p, "%u-%u-%llu%n", &d, &s, &q, &used) != 3) {
+        if (sscanf(p, "%u-%u-%llu%n", &d, &sv, &q, &used) != 3) {
             snprintf(err, errlen, "--start gtid:%s: expected MariaDB GTID positions like gtid:0-1-100,1-2-7 "
-                                  "(MySQL GTID sets are supported with --source replication)", text);
+                                  "(MySQL GTID sets are not supported by the file source yet)", text);
             return -1;
         }
-        want[nwant].domain = d;
-        want[nwant].seq = q;
-        nwant++;
+        want.d[want.n].domain = d;
+        want.d[want.n].seq = q;
+        want.n++;
         p += used;
         if (*p == ',') p++;
         else if (*p) {
@@ -137,32 +169,7 @@ static int resolve_gtid(const char *dir, char **files, size_t n, const char *tex
             return -1;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        walker_t w;
-        if (walk_open(&w, dir, files[i]) != 0) continue;
-        while (walk_header(&w) == 1) {
-            if (w.h[4] == 162) {
-                uint8_t body[12];
-                if (pread(w.fd, body, sizeof body, (off_t)(w.pos + HDR)) == (ssize_t)sizeof body) {
-                    uint64_t seq = le64(body);
-                    uint32_t domain = le32(body + 8);
-                    bool seen = false;
-                    for (size_t k = 0; k < nwant; k++)
-                        if (want[k].domain == domain && seq <= want[k].seq) seen = true;
-                    if (!seen) {
-                        snprintf(out->file, sizeof out->file, "%s", files[i]);
-                        out->pos = w.pos;
-                        close(w.fd);
-                        return 0;
-                    }
-                }
-            }
-            walk_next(&w);
-        }
-        close(w.fd);
-    }
-    snprintf(out->file, sizeof out->file, "%s", files[n - 1]);
-    out->pos = file_end(dir, files[n - 1]);
+    scan_for_start(dir, files, n, 0, not_contained, &want, out);
     return 0;
 }
 
@@ -191,7 +198,7 @@ int bt_start_resolve(const char *spec, const char *dir, const char *index, bt_st
             snprintf(err, errlen, "--start %s: expected time:YYYY-MM-DDTHH:MM:SSZ (UTC)", spec);
             rc = -1;
         } else {
-            rc = resolve_time(dir, files, n, t, out);
+            resolve_time(dir, files, n, t, out);
         }
     } else if (!strncmp(spec, "gtid:", 5)) {
         rc = resolve_gtid(dir, files, n, spec + 5, out, err, errlen);

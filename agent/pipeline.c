@@ -433,7 +433,7 @@ static int emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, 
         atomic_fetch_add(&p->stats.messages, 1);
         bytes += (double)size;
     }
-    if (p->thr) {
+    if (p->thr && !c->snapshot) { /* snapshot rows are paced by the snapshot's own limits */
         int64_t wait = bt_throttle_take(p->thr, BT_THROTTLE_STREAM, c->is_ddl ? 0 : 1, bytes, 0, bt_throttle_now_ns());
         while (wait > 0) { /* reading pauses; deliveries are still served */
             int64_t slice = wait > 50000000 ? 50000000 : wait;

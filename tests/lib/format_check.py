@@ -28,7 +28,13 @@ def messages(brokers, topic, timeout=60):
         for _, rs in c.poll(timeout_ms=300).items():
             out.extend(rs)
     c.close()
-    return sorted(out, key=lambda r: (r.partition, r.offset))
+    # Commit order across partitions comes from the coordinates headers: a key change in
+    # Maxwell's or Canal's format is one message, in the new key's partition, that must be
+    # applied after the old key's earlier changes in another partition.
+    def coords(r):
+        h = {k: v.decode() for k, v in (r.headers or [])}
+        return (h.get("bintail.file", ""), int(h.get("bintail.pos", "0")))
+    return sorted(sorted(out, key=lambda r: (r.partition, r.offset)), key=coords)
 
 
 def text(v):

@@ -6,7 +6,9 @@
  * events, inflated in bounded chunks). For a rows event, bt_rows_next() walks its rows one at
  * a time, so a transaction or an event of any size never has to be held whole.
  *
- * Lifetimes: everything an event points to stays valid until the next bt_decoder_feed();
+ * Lifetimes: everything an event points to stays valid until the next bt_decoder_feed()
+ * (for an event from inside a TRANSACTION_PAYLOAD, until the next bt_decoder_next(): inner
+ * events are inflated one at a time into one buffer, so copy what must outlive the event);
  * row images (bt_row_t and their values) until the next bt_rows_next(). Tables (bt_table_t)
  * live until a TABLE_MAP with the same id replaces them or the decoder sees a new
  * FORMAT_DESCRIPTION; the pipeline must not keep them past a transaction.

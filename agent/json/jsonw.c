@@ -3,6 +3,7 @@
 
 #include "agent/util/utf8.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -184,26 +185,29 @@ static int layout_number(char *out, const char *sci) {
     return o;
 }
 
-int bt_fmt_double(char *buf, double v) {
-    if (v == 0) return snprintf(buf, 32, "%s", signbit(v) ? "-0" : "0");
-    /* The first precision whose text reads back as the same double gives the shortest
-     * digits. Values that came from short decimal literals (the common case) stop early. */
+/* The shortest digits come from at most three tries. A decimal of k <= 15 significant digits
+ * that reads back as v is recovered exactly by rounding v to 15 digits (v lies within half an
+ * ulp of it, far less than half a 15th digit), so "%.14e" with its trailing zeros dropped is
+ * already shortest when it reads back; otherwise 16, then 17 digits (17 always do). FLOAT works
+ * the same way from 6 digits. Subnormals carry fewer bits, so the argument does not hold for
+ * them: they are searched from 1 digit. This runs for every floating-point cell. */
+static int shortest(char *buf, double v, int from, int to, bool is_float) {
     char sci[40];
-    for (int p = 1; p <= 17; p++) {
+    for (int p = from; p <= to; p++) {
         snprintf(sci, sizeof sci, "%.*e", p - 1, v);
-        if (strtod(sci, NULL) == v) break;
+        if (is_float ? strtof(sci, NULL) == (float)v : strtod(sci, NULL) == v) break;
     }
     return layout_number(buf, sci);
 }
 
+int bt_fmt_double(char *buf, double v) {
+    if (v == 0) return snprintf(buf, 32, "%s", signbit(v) ? "-0" : "0");
+    return shortest(buf, v, fabs(v) < DBL_MIN ? 1 : 15, 17, false);
+}
+
 int bt_fmt_float(char *buf, float v) {
     if (v == 0) return snprintf(buf, 32, "%s", signbit(v) ? "-0" : "0");
-    char sci[40];
-    for (int p = 1; p <= 9; p++) {
-        snprintf(sci, sizeof sci, "%.*e", p - 1, (double)v);
-        if (strtof(sci, NULL) == v) break;
-    }
-    return layout_number(buf, sci);
+    return shortest(buf, (double)v, fabsf(v) < FLT_MIN ? 1 : 6, 9, true);
 }
 
 void bt_jw_double(bt_jw_t *w, double v) {

@@ -8,6 +8,7 @@
  * table is never needed across transactions, and memory stays bounded on a long stream whose
  * table ids keep growing. */
 #include "agent/binlog/decoder_internal.h"
+#include "agent/binlog/value_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -147,11 +148,13 @@ static int tables_put(bt_decoder_t *dec, bt_table_entry_t *te) {
 
 /* ---- column classes, as the optional metadata counts them ------------------------------- */
 
-static bool is_numeric(uint8_t t) {
+static bool is_numeric(uint8_t t, bool mariadb) {
     switch (t) {
     case BT_TYPE_TINY: case BT_TYPE_SHORT: case BT_TYPE_INT24: case BT_TYPE_LONG: case BT_TYPE_LONGLONG:
     case BT_TYPE_NEWDECIMAL: case BT_TYPE_FLOAT: case BT_TYPE_DOUBLE:
         return true;
+    case BT_TYPE_YEAR: /* MariaDB's YEAR is a numeric field and gets a SIGNEDNESS bit; MySQL's does not */
+        return mariadb;
     default:
         return false;
     }
@@ -205,7 +208,7 @@ typedef struct om_ctx {
 
 /* Column index of the k-th column for which pick() holds, or ncols. */
 typedef bool (*col_pick_fn)(const bt_column_t *col, bool mariadb);
-static bool pick_numeric(const bt_column_t *col, bool m) { (void)m; return is_numeric(col->type); }
+static bool pick_numeric(const bt_column_t *col, bool m) { return is_numeric(col->type, m); }
 static bool pick_character(const bt_column_t *col, bool m) { return is_character(col->type, m); }
 static bool pick_enum_set(const bt_column_t *col, bool m) { (void)m; return col->type == BT_TYPE_ENUM || col->type == BT_TYPE_SET; }
 static bool pick_enum(const bt_column_t *col, bool m) { (void)m; return col->type == BT_TYPE_ENUM; }
@@ -232,7 +235,7 @@ static int om_signedness(om_ctx_t *x, const uint8_t *v, size_t n, bool mariadb) 
     uint32_t k = 0, nnum = count_cols(t, pick_numeric, mariadb);
     if ((size_t)nnum > n * 8) return OM_FAIL("SIGNEDNESS metadata has %zu bits for %u numeric columns", n * 8, nnum);
     for (uint32_t i = 0; i < t->ncols; i++)
-        if (is_numeric(t->cols[i].type)) t->cols[i].is_unsigned = bt_bit_msb(v, k++);
+        if (is_numeric(t->cols[i].type, mariadb)) t->cols[i].is_unsigned = bt_bit_msb(v, k++);
     return 0;
 }
 
@@ -412,6 +415,38 @@ static int parse_optional(om_ctx_t *x, const uint8_t *p, size_t n) {
     return 0;
 }
 
+/* ENUM/SET labels arrive as bytes in their column's charset, which the optional metadata names
+ * only after the labels (ENUM_AND_SET_*_CHARSET): convert them once everything is read. */
+static int labels_to_utf8(bt_table_entry_t *te, char *err, size_t errlen) {
+    bt_arena_t tmp;
+    bt_arena_init(&tmp, 0);
+    int rc = 0;
+    for (uint32_t i = 0; i < te->t.ncols && rc == 0; i++) {
+        bt_column_t *col = &te->t.cols[i];
+        const bt_charset_t *cs = col->labels ? bt_charset_of(col->collation) : NULL;
+        for (uint32_t j = 0; cs && j < col->nlabels; j++) {
+            const char *out;
+            uint32_t olen;
+            if (bt_charset_to_utf8(cs, (const uint8_t *)col->labels[j], col->label_lens[j], &tmp, &out, &olen, err,
+                                   errlen) != 0) {
+                rc = -1;
+                break;
+            }
+            if (out == col->labels[j]) continue; /* already UTF-8 */
+            char *d = pool_dup(te, out, olen);
+            if (!d) {
+                snprintf(err, errlen, "out of memory");
+                rc = -1;
+                break;
+            }
+            col->labels[j] = d;
+            ((uint32_t *)col->label_lens)[j] = olen;
+        }
+    }
+    bt_arena_free(&tmp);
+    return rc;
+}
+
 /* ---- the event -------------------------------------------------------------------------- */
 
 /* "@N" names, 1-based, for tables whose binlog carries no names. */
@@ -502,6 +537,11 @@ int bt_ev_table_map(bt_decoder_t *dec, const bt_evctx_t *c, bt_event_t *ev, char
     if (parse_optional(&x, r.p, bt_rd_left(&r)) < 0) {
         entry_free(te);
         return -1;
+    }
+    char lerr[256];
+    if (labels_to_utf8(te, lerr, sizeof lerr) != 0) {
+        entry_free(te);
+        return bt_dec_fail(dec, c, err, errlen, "ENUM/SET labels of %s.%s: %s", t->db, t->name, lerr);
     }
     if (!t->has_names) {
         if (default_names(te) < 0) {

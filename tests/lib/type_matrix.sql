@@ -126,3 +126,8 @@ INSERT INTO t_comp VALUES
   (2, 'ab', 'x', x'01', 'é'),
   (3, '', '', '', ''),
   (4, NULL, NULL, NULL, NULL);
+
+-- YEAR between numeric columns: MariaDB gives YEAR a SIGNEDNESS bit, so a decoder that skips it
+-- reads the signedness of every later numeric column one place off.
+CREATE TABLE t_year_sign (id INT PRIMARY KEY, y YEAR, bu BIGINT UNSIGNED, m MEDIUMINT, tu TINYINT UNSIGNED);
+INSERT INTO t_year_sign VALUES (1, 2024, 18446744073709551615, -5, 255), (2, 1901, 0, -8388608, 0);

@@ -78,13 +78,13 @@ mariadb_start() {
   local name=$1 sid=$2; shift 2
   local dir=$BT_TMP/$name port
   port=$(free_port)
-  mkdir -p "$dir/data"
-  mariadb-install-db --no-defaults --user=root --datadir="$dir/data" \
+  mkdir -p "$dir/data" "$dir/tmp"
+  mariadb-install-db --no-defaults --user=root --datadir="$dir/data" --tmpdir="$dir/tmp" \
     --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
     { cat "$dir/install.log"; bail "mariadb-install-db failed for $name"; }
   /usr/sbin/mariadbd --no-defaults --user=root --datadir="$dir/data" --bind-address=127.0.0.1 \
     --port="$port" --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" \
-    --log-error="$dir/error.log" --server-id="$sid" --log-bin="$dir/data/mysql-bin" \
+    --log-error="$dir/error.log" --server-id="$sid" --log-bin="$dir/data/mysql-bin" --tmpdir="$dir/tmp" \
     --binlog-format=ROW --binlog-row-metadata=FULL --binlog-row-image=FULL \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci --skip-name-resolve \
     --innodb-buffer-pool-size=64M --innodb-log-file-size=48M --performance-schema=OFF \
@@ -118,7 +118,7 @@ mariadb_restart() {
   local sid=$1; shift
   /usr/sbin/mariadbd --no-defaults --user=root --datadir="$dir/data" --bind-address=127.0.0.1 \
     --port="$port" --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" \
-    --log-error="$dir/error.log" --server-id="$sid" --log-bin="$dir/data/mysql-bin" \
+    --log-error="$dir/error.log" --server-id="$sid" --log-bin="$dir/data/mysql-bin" --tmpdir="$dir/tmp" \
     --binlog-format=ROW --binlog-row-metadata=FULL --binlog-row-image=FULL \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci --skip-name-resolve \
     --innodb-buffer-pool-size=64M --innodb-log-file-size=48M --performance-schema=OFF \

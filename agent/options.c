@@ -80,6 +80,12 @@ const bt_opt_t bt_options[] = {
      "or replace the largest columns with null."},
     {"queue-max-bytes", 0, BT_OPT_SIZE, OFF(queue_max_bytes), "256MB", NULL, 1024 * 1024, 1e12, "Output", "SIZE",
      "Memory for messages waiting for delivery; reading pauses when it is full."},
+    {"create-topics", 0, BT_OPT_FLAG, OFF(create_topics), NULL, NULL, 0, 0, "Output", NULL,
+     "Create missing topics with the Admin API (compacted for --format upsert)."},
+    {"topic-partitions", 0, BT_OPT_INT, OFF(topic_partitions), "6", NULL, 1, 100000, "Output", "N",
+     "Partitions of a topic --create-topics creates for a table with a key (tables without a key get 1)."},
+    {"topic-replicas", 0, BT_OPT_INT, OFF(topic_replicas), "-1", NULL, -1, 32, "Output", "N",
+     "Replication factor of created topics; -1 = the brokers' default."},
     /* ---- snapshot */
     {"snapshot", 0, BT_OPT_CHOICE, OFF(snapshot), "initial", "initial|never|only|when-needed", 0, 0, "Snapshot", "MODE",
      "Full sync of the existing rows before streaming (needs --mysql): initial = when there is no checkpoint; "

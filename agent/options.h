@@ -48,6 +48,9 @@ typedef struct bt_config {
     int64_t max_record_bytes;
     char *oversize;
     int64_t queue_max_bytes;
+    bool create_topics;
+    int64_t topic_partitions;
+    int64_t topic_replicas;
     /* snapshot */
     char *snapshot;          /* initial | never | only | when-needed */
     int64_t snapshot_chunk_rows;

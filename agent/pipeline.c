@@ -107,6 +107,10 @@ static bt_sink_t *make_sink(const bt_config_t *cfg, char *err, size_t errlen) {
         .max_record_bytes = cfg->max_record_bytes,
         .props = (const char *const *)cfg->kafka_props.v,
         .nprops = cfg->kafka_props.n,
+        .create_topics = cfg->create_topics,
+        .topic_partitions = (int)cfg->topic_partitions,
+        .topic_replicas = (int)cfg->topic_replicas,
+        .compact = cfg->format && !strcmp(cfg->format, "upsert"),
     };
     return bt_sink_kafka_new(&ko, err, errlen);
 }
@@ -407,7 +411,9 @@ static int emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, 
             if (rc > 0) continue;
             size = p->key.len + (null_value ? 0 : p->val.len);
         }
-        int count = p->sink->ops->partitions(p->sink, topic, err, errlen);
+        /* DDL counts as keyed: a CREATE TABLE usually comes first into its table's topic */
+        bool keyed = !c->table || c->table->npk > 0;
+        int count = p->sink->ops->partitions(p->sink, topic, keyed, err, errlen);
         if (count < 0) return -1;
         partition_input(p, c, &p->key);
         int32_t part = bt_partition_choose(&p->pspec, p->hash.p, p->hash.len, c->txn_seq, count, &p->rand_state);

@@ -38,8 +38,9 @@ typedef struct bt_sink_ops {
     int (*produce)(bt_sink_t *s, const bt_msg_t *m, char *err, size_t errlen);
     /* Serve delivery reports for up to timeout_ms. */
     void (*poll)(bt_sink_t *s, int timeout_ms);
-    /* Partition count of a topic (1 for sinks without partitions); -1 with err. */
-    int (*partitions)(bt_sink_t *s, const char *topic, char *err, size_t errlen);
+    /* Partition count of a topic (1 for sinks without partitions); -1 with err. keyed: the
+     * topic is for a table with a key (how many partitions a topic created now gets). */
+    int (*partitions)(bt_sink_t *s, const char *topic, bool keyed, char *err, size_t errlen);
     /* Make everything acknowledged so far durable (before a checkpoint write). */
     int (*sync)(bt_sink_t *s, char *err, size_t errlen);
     /* Messages handed over and not yet reported. */
@@ -67,6 +68,10 @@ typedef struct bt_kafka_opts {
     int64_t max_record_bytes;
     const char *const *props;   /* "key=value" librdkafka properties, applied last */
     size_t nprops;
+    bool create_topics;         /* create missing topics with the Admin API */
+    int topic_partitions;       /* for keyed tables; keyless ones get 1 */
+    int topic_replicas;         /* -1 = broker default */
+    bool compact;               /* cleanup.policy=compact for created topics (upsert) */
 } bt_kafka_opts_t;
 bt_sink_t *bt_sink_kafka_new(const bt_kafka_opts_t *opts, char *err, size_t errlen);
 

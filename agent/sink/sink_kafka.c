@@ -27,6 +27,8 @@ typedef struct topic_entry {
 typedef struct kafka_sink {
     bt_sink_t base;
     rd_kafka_t *rk;
+    bool create_topics, compact, admin_unsupported;
+    int topic_partitions, topic_replicas;
     topic_entry_t *topics;
     size_t ntopics, captopics;
     int64_t failing_since_ms;   /* first failure after the last success; 0 = healthy */
@@ -104,11 +106,69 @@ static topic_entry_t *topic_get(kafka_sink_t *ks, const char *name, char *err, s
     return t;
 }
 
-static int kafka_partitions(bt_sink_t *base, const char *topic, char *err, size_t errlen) {
+/* --create-topics: ask the cluster to create the topic. Returns 0 when it exists now (created,
+ * or already there), 1 when the cluster cannot do it (then auto-creation is the fallback),
+ * -1 with err for a refusal that retrying cannot fix (e.g. not authorized). */
+static int create_topic(kafka_sink_t *ks, const char *topic, bool keyed, char *err, size_t errlen) {
+    if (ks->admin_unsupported) return 1;
+    char e[512];
+    int parts = keyed ? ks->topic_partitions : 1;
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, parts, ks->topic_replicas, e, sizeof e);
+    if (!nt) {
+        snprintf(err, errlen, "--create-topics %s: %s", topic, e);
+        return -1;
+    }
+    if (ks->compact) rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_queue_t *q = rd_kafka_queue_new(ks->rk);
+    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(ks->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(ao, 10000, e, sizeof e);
+    rd_kafka_AdminOptions_set_request_timeout(ao, 10000, e, sizeof e);
+    rd_kafka_CreateTopics(ks->rk, &nt, 1, ao, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    int rc = 1;
+    rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    const char *why = "no answer within 15 s";
+    if (ev) {
+        code = rd_kafka_event_error(ev);
+        why = rd_kafka_event_error_string(ev);
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        size_t n = 0;
+        const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+        if (!code && n == 1) {
+            code = rd_kafka_topic_result_error(tr[0]);
+            why = rd_kafka_topic_result_error_string(tr[0]);
+        }
+    }
+    if (!code) {
+        bt_info("created topic %s with %d partition(s)%s", topic, parts, ks->compact ? ", compacted" : "");
+        rc = 0;
+    } else if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        rc = 0;
+    } else if (code == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+               code == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED || code == RD_KAFKA_RESP_ERR_POLICY_VIOLATION ||
+               code == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR || code == RD_KAFKA_RESP_ERR_INVALID_CONFIG) {
+        snprintf(err, errlen, "--create-topics: the cluster refused to create %s: %s", topic,
+                 why ? why : rd_kafka_err2str(code));
+        rc = -1;
+    } else {
+        bt_warn("--create-topics: cannot create %s (%s); relying on the brokers' auto-creation instead", topic,
+                why ? why : rd_kafka_err2str(code));
+        /* A cluster that cannot or does not answer is not asked again for every topic. */
+        ks->admin_unsupported = true;
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+    return rc;
+}
+
+static int kafka_partitions(bt_sink_t *base, const char *topic, bool keyed, char *err, size_t errlen) {
     kafka_sink_t *ks = (kafka_sink_t *)base;
     topic_entry_t *t = topic_get(ks, topic, err, errlen);
     if (!t) return -1;
     if (t->partitions > 0) return t->partitions;
+    if (ks->create_topics && create_topic(ks, topic, keyed, err, errlen) < 0) return -1;
     /* A new topic may be auto-created by the metadata request; ask again until it has
      * partitions with leaders, for up to 30 s. */
     rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -208,6 +268,10 @@ bt_sink_t *bt_sink_kafka_new(const bt_kafka_opts_t *o, char *err, size_t errlen)
         return NULL;
     }
     ks->base.ops = &kafka_ops;
+    ks->create_topics = o->create_topics;
+    ks->compact = o->compact;
+    ks->topic_partitions = o->topic_partitions > 0 ? o->topic_partitions : 6;
+    ks->topic_replicas = o->topic_replicas ? o->topic_replicas : -1;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char num[64];
     bool acks_all = !strcmp(o->acks, "all");

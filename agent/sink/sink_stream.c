@@ -83,8 +83,8 @@ static void stream_poll(bt_sink_t *base, int timeout_ms) {
     (void)timeout_ms;
 }
 
-static int stream_partitions(bt_sink_t *base, const char *topic, char *err, size_t errlen) {
-    (void)base, (void)topic, (void)err, (void)errlen;
+static int stream_partitions(bt_sink_t *base, const char *topic, bool keyed, char *err, size_t errlen) {
+    (void)base, (void)topic, (void)keyed, (void)err, (void)errlen;
     return 1;
 }
 

@@ -5,6 +5,7 @@ agent_libbtagent_a_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(MARIADB_CFLAGS) $(C
 agent_libbtagent_a_SOURCES = \
 	agent/util/buf.c agent/util/buf.h \
 	agent/util/arena.c agent/util/arena.h agent/util/utf8.h \
+	agent/util/err.c agent/util/err.h \
 	agent/json/jsonw.c agent/json/jsonw.h \
 	agent/util/log.c agent/util/log.h \
 	agent/options.c agent/options.h \

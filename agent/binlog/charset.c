@@ -190,9 +190,9 @@ static char *put_utf8(char *o, uint32_t cp) {
 /* Copy of UTF-8 text with each invalid byte replaced by U+FFFD (at most 3 bytes per byte). */
 static int utf8_repair(const uint8_t *p, size_t n, size_t good, bt_arena_t *arena, const char **out,
                        uint32_t *outlen, char *err, size_t errlen) {
-    if (n > (UINT32_MAX - 4) / 3) return bt_val_err(err, errlen, "text of %zu bytes is too long", n);
+    if (n > (UINT32_MAX - 4) / 3) return bt_errf(err, errlen, "text of %zu bytes is too long", n);
     char *d = bt_arena_alloc(arena, n * 3 + 1);
-    if (!d) return bt_val_err(err, errlen, "out of memory for a %zu-byte text (row memory cap)", n);
+    if (!d) return bt_errf(err, errlen, "out of memory for a %zu-byte text (row memory cap)", n);
     memcpy(d, p, good);
     char *o = d + good;
     size_t i = good;
@@ -539,9 +539,9 @@ static uint32_t swe7_cp(uint8_t c) {
 
 static int single_byte_convert(const bt_charset_t *cs, const uint8_t *p, size_t n, size_t good, bt_arena_t *arena,
                                const char **out, uint32_t *outlen, char *err, size_t errlen) {
-    if (n > (UINT32_MAX - 4) / 3) return bt_val_err(err, errlen, "text of %zu bytes is too long", n);
+    if (n > (UINT32_MAX - 4) / 3) return bt_errf(err, errlen, "text of %zu bytes is too long", n);
     char *d = bt_arena_alloc(arena, n * 3 + 1);
-    if (!d) return bt_val_err(err, errlen, "out of memory for a %zu-byte text (row memory cap)", n);
+    if (!d) return bt_errf(err, errlen, "out of memory for a %zu-byte text (row memory cap)", n);
     const uint16_t *hi = high_half[cs->index];
     bool swe7 = cs->index == CS_SWE7;
     memcpy(d, p, good);
@@ -579,21 +579,21 @@ static int iconv_convert(const bt_charset_t *cs, const uint8_t *p, size_t n, bt_
                          uint32_t *outlen, char *err, size_t errlen) {
     iconv_t cd = iconv_for(cs);
     if (cd == (iconv_t)-1)
-        return bt_val_err(err, errlen, "no converter from charset %s to UTF-8 (iconv %s)", cs->name,
+        return bt_errf(err, errlen, "no converter from charset %s to UTF-8 (iconv %s)", cs->name,
                           cs->iconv ? cs->iconv : "has none");
-    if (n > (UINT32_MAX - 8) / 3) return bt_val_err(err, errlen, "text of %zu bytes is too long", n);
+    if (n > (UINT32_MAX - 8) / 3) return bt_errf(err, errlen, "text of %zu bytes is too long", n);
     /* UTF-8 never takes more than 3 bytes per input byte for the charsets converted here (2-byte
      * units give at most 3 bytes, 4-byte sequences at most 4), so 3n is always room enough. */
     size_t cap = n * 3 + 4;
     char *d = bt_arena_alloc(arena, cap + 1);
-    if (!d) return bt_val_err(err, errlen, "out of memory for a %zu-byte text (row memory cap)", n);
+    if (!d) return bt_errf(err, errlen, "out of memory for a %zu-byte text (row memory cap)", n);
     iconv(cd, NULL, NULL, NULL, NULL);
     char *in = (char *)(uintptr_t)p, *o = d;
     size_t inleft = n, outleft = cap;
     while (inleft) {
         size_t r = iconv(cd, &in, &inleft, &o, &outleft);
         if (r != (size_t)-1) break;
-        if (errno == E2BIG || outleft < 3) return bt_val_err(err, errlen, "charset %s: conversion overflow", cs->name);
+        if (errno == E2BIG || outleft < 3) return bt_errf(err, errlen, "charset %s: conversion overflow", cs->name);
         /* EILSEQ (a byte the charset does not map) or EINVAL (a truncated sequence at the end):
          * one '?' for the byte, as the server's conversion writes, then go on with the next. */
         *o++ = '?';
@@ -610,7 +610,7 @@ static int iconv_convert(const bt_charset_t *cs, const uint8_t *p, size_t n, bt_
 
 int bt_charset_to_utf8(const bt_charset_t *cs, const uint8_t *p, size_t n, bt_arena_t *arena, const char **out,
                        uint32_t *outlen, char *err, size_t errlen) {
-    if (n > UINT32_MAX) return bt_val_err(err, errlen, "text of %zu bytes is too long", n);
+    if (n > UINT32_MAX) return bt_errf(err, errlen, "text of %zu bytes is too long", n);
     if (!cs) {
         /* Charset unknown (no binlog_row_metadata): valid UTF-8 is taken as UTF-8; anything else
          * is read as latin1, the servers' historical default, which maps every byte, so no text

@@ -39,7 +39,7 @@ typedef struct jctx {
     size_t errlen;
 } jctx_t;
 
-static int fail(jctx_t *c, const char *what) { return bt_val_err(c->err, c->errlen, "JSON: %s", what); }
+static int fail(jctx_t *c, const char *what) { return bt_errf(c->err, c->errlen, "JSON: %s", what); }
 
 static void put_u64(bt_buf_t *b, uint64_t v, bool neg) {
     char tmp[24];

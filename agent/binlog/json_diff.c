@@ -54,7 +54,7 @@ typedef struct parser {
 } parser_t;
 
 static int perr(parser_t *ps, const char *what) {
-    return bt_val_err(ps->c->err, ps->c->errlen, "JSON diff: %s at byte %zu of a document", what,
+    return bt_errf(ps->c->err, ps->c->errlen, "JSON diff: %s at byte %zu of a document", what,
                       (size_t)(ps->end - ps->s));
 }
 
@@ -104,12 +104,12 @@ static int parse_string(dctx_t *c, const char *s, const char *end, const char **
         }
         q++;
     }
-    if (q >= end) return bt_val_err(c->err, c->errlen, "JSON diff: unterminated string");
+    if (q >= end) return bt_errf(c->err, c->errlen, "JSON diff: unterminated string");
     *after = q + 1;
     if (!out) return 0;
     size_t n = (size_t)(q - s - 1);
     char *d = bt_arena_alloc(&c->mem, n + 1);
-    if (!d) return bt_val_err(c->err, c->errlen, "JSON diff: out of memory");
+    if (!d) return bt_errf(c->err, c->errlen, "JSON diff: out of memory");
     if (!escapes) {
         memcpy(d, s + 1, n);
         *out = d;
@@ -131,7 +131,7 @@ static int parse_string(dctx_t *c, const char *s, const char *end, const char **
         case 't': *o++ = '\t'; break;
         case 'u': {
             uint32_t cp, lo;
-            if (q - r < 5 || hex4(r + 1, &cp)) return bt_val_err(c->err, c->errlen, "JSON diff: bad \\u escape");
+            if (q - r < 5 || hex4(r + 1, &cp)) return bt_errf(c->err, c->errlen, "JSON diff: bad \\u escape");
             r += 4;
             if (cp >= 0xD800 && cp < 0xDC00 && q - r >= 7 && r[1] == '\\' && r[2] == 'u' && !hex4(r + 3, &lo) &&
                 lo >= 0xDC00 && lo < 0xE000) {
@@ -162,7 +162,7 @@ static int add_item(dctx_t *c, jnode_t *parent, size_t at, const char *key, size
     if (parent->n == parent->cap) {
         size_t ncap = parent->cap ? parent->cap * 2 : 4;
         jitem_t *ni = bt_arena_alloc(&c->mem, ncap * sizeof *ni);
-        if (!ni) return bt_val_err(c->err, c->errlen, "JSON diff: out of memory");
+        if (!ni) return bt_errf(c->err, c->errlen, "JSON diff: out of memory");
         if (parent->n) memcpy(ni, parent->items, parent->n * sizeof *ni);
         parent->items = ni;
         parent->cap = ncap;
@@ -285,12 +285,12 @@ static int parse_path(dctx_t *c, const char *s, size_t len, leg_t *legs, size_t 
     const char *e = s + len;
     size_t n = 0;
     while (s < e && *s == ' ') s++;
-    if (s >= e || *s != '$') return bt_val_err(c->err, c->errlen, "JSON diff: path does not start with '$'");
+    if (s >= e || *s != '$') return bt_errf(c->err, c->errlen, "JSON diff: path does not start with '$'");
     s++;
     for (;;) {
         while (s < e && *s == ' ') s++;
         if (s >= e) break;
-        if (n == MAX_LEGS) return bt_val_err(c->err, c->errlen, "JSON diff: path too long");
+        if (n == MAX_LEGS) return bt_errf(c->err, c->errlen, "JSON diff: path too long");
         leg_t *l = &legs[n];
         memset(l, 0, sizeof *l);
         if (*s == '.') {
@@ -304,7 +304,7 @@ static int parse_path(dctx_t *c, const char *s, size_t len, leg_t *legs, size_t 
             } else {
                 const char *k = s;
                 while (s < e && ident_char((unsigned char)*s, s == k)) s++;
-                if (s == k) return bt_val_err(c->err, c->errlen, "JSON diff: bad member name in a path");
+                if (s == k) return bt_errf(c->err, c->errlen, "JSON diff: bad member name in a path");
                 l->key = k;
                 l->klen = (size_t)(s - k);
             }
@@ -322,17 +322,17 @@ static int parse_path(dctx_t *c, const char *s, size_t len, leg_t *legs, size_t 
                     goto close; /* [last] is [last-0] */
                 }
             }
-            if (s >= e || *s < '0' || *s > '9') return bt_val_err(c->err, c->errlen, "JSON diff: bad array index in a path");
+            if (s >= e || *s < '0' || *s > '9') return bt_errf(c->err, c->errlen, "JSON diff: bad array index in a path");
             while (s < e && *s >= '0' && *s <= '9') {
-                if (l->index > (UINT32_MAX)) return bt_val_err(c->err, c->errlen, "JSON diff: array index too large");
+                if (l->index > (UINT32_MAX)) return bt_errf(c->err, c->errlen, "JSON diff: array index too large");
                 l->index = l->index * 10 + (uint64_t)(*s++ - '0');
             }
         close:
             while (s < e && *s == ' ') s++;
-            if (s >= e || *s != ']') return bt_val_err(c->err, c->errlen, "JSON diff: expected ']' in a path");
+            if (s >= e || *s != ']') return bt_errf(c->err, c->errlen, "JSON diff: expected ']' in a path");
             s++;
         } else {
-            return bt_val_err(c->err, c->errlen, "JSON diff: unsupported path leg (wildcards cannot be diffs)");
+            return bt_errf(c->err, c->errlen, "JSON diff: unsupported path leg (wildcards cannot be diffs)");
         }
         n++;
     }
@@ -395,7 +395,7 @@ static const char *const op_names[3] = {"REPLACE", "INSERT", "REMOVE"};
 static int apply_one(dctx_t *c, jnode_t **root, int op, const leg_t *legs, size_t nlegs, jnode_t *val,
                      const char *path, size_t plen) {
 #define REJECT(why)                                                                                       \
-    return bt_val_err(c->err, c->errlen, "JSON diff: %s at %.*s: %s in the before image", op_names[op], \
+    return bt_errf(c->err, c->errlen, "JSON diff: %s at %.*s: %s in the before image", op_names[op], \
                       (int)(plen > 200 ? 200 : plen), path, why)
     if (nlegs == 0) {
         if (op != 0) REJECT("the document root can only be replaced");
@@ -416,7 +416,7 @@ static int apply_one(dctx_t *c, jnode_t **root, int op, const leg_t *legs, size_
         if (op == 1) {
             if (found) REJECT("member already exists");
             char *k = bt_arena_dup(&c->mem, last->key, last->klen);
-            if (!k) return bt_val_err(c->err, c->errlen, "JSON diff: out of memory");
+            if (!k) return bt_errf(c->err, c->errlen, "JSON diff: out of memory");
             return add_item(c, parent, at, k, last->klen, val);
         }
         if (!found) REJECT("member not found");
@@ -456,17 +456,17 @@ static size_t read_lenenc(const uint8_t *p, size_t avail, uint64_t *v) {
 
 int bt_json_apply_diff(const bt_value_t *before_json, const uint8_t *p, size_t avail, bt_value_t *out,
                        size_t *used, bt_arena_t *arena, char *err, size_t errlen) {
-    if (avail < 4) return bt_val_err(err, errlen, "JSON diff: %zu bytes left, the length needs 4", avail);
+    if (avail < 4) return bt_errf(err, errlen, "JSON diff: %zu bytes left, the length needs 4", avail);
     size_t total = bt_val_le32(p);
     if (total > avail - 4)
-        return bt_val_err(err, errlen, "JSON diff: %zu bytes of diffs, only %zu left in the row image", total, avail - 4);
+        return bt_errf(err, errlen, "JSON diff: %zu bytes of diffs, only %zu left in the row image", total, avail - 4);
     *used = 4 + total; /* known even when the diffs cannot be applied: a caller may skip them */
     if (!before_json || !before_json->present)
-        return bt_val_err(err, errlen, "JSON diff: the before image does not carry this JSON column, so the "
+        return bt_errf(err, errlen, "JSON diff: the before image does not carry this JSON column, so the "
                                        "partial update cannot be applied (use binlog_row_image=FULL, or "
                                        "binlog_row_value_options='')");
     if (before_json->kind != BT_VAL_JSON)
-        return bt_val_err(err, errlen, "JSON diff: the before value is %s, not a JSON document",
+        return bt_errf(err, errlen, "JSON diff: the before value is %s, not a JSON document",
                           before_json->kind == BT_VAL_NULL ? "NULL" : "not JSON");
 
     dctx_t c;
@@ -484,13 +484,13 @@ int bt_json_apply_diff(const bt_value_t *before_json, const uint8_t *p, size_t a
     while (q < end) {
         int op = *q++;
         if (op > 2) {
-            bt_val_err(err, errlen, "JSON diff: unknown operation %d", op);
+            bt_errf(err, errlen, "JSON diff: unknown operation %d", op);
             goto done;
         }
         uint64_t plen, vlen;
         size_t k = read_lenenc(q, (size_t)(end - q), &plen);
         if (!k || plen > (uint64_t)((size_t)(end - q) - k)) {
-            bt_val_err(err, errlen, "JSON diff: path length out of bounds");
+            bt_errf(err, errlen, "JSON diff: path length out of bounds");
             goto done;
         }
         q += k;
@@ -503,7 +503,7 @@ int bt_json_apply_diff(const bt_value_t *before_json, const uint8_t *p, size_t a
         if (op != 2) {
             k = read_lenenc(q, (size_t)(end - q), &vlen);
             if (!k || vlen > (uint64_t)((size_t)(end - q) - k)) {
-                bt_val_err(err, errlen, "JSON diff: value length out of bounds");
+                bt_errf(err, errlen, "JSON diff: value length out of bounds");
                 goto done;
             }
             q += k;
@@ -511,7 +511,7 @@ int bt_json_apply_diff(const bt_value_t *before_json, const uint8_t *p, size_t a
             if (bt_json_binary_to_text(q, (size_t)vlen, &vtext, err, errlen)) goto done;
             char *t = bt_arena_dup(&c.mem, vtext.p, vtext.len);
             if (!t) {
-                bt_val_err(err, errlen, "JSON diff: out of memory");
+                bt_errf(err, errlen, "JSON diff: out of memory");
                 goto done;
             }
             if (parse_doc(&c, t, vtext.len, &val)) goto done;
@@ -523,7 +523,7 @@ int bt_json_apply_diff(const bt_value_t *before_json, const uint8_t *p, size_t a
     bt_buf_t *b = bt_value_scratch();
     write_node(b, root);
     if (b->failed || b->len > UINT32_MAX) {
-        bt_val_err(err, errlen, "JSON diff: out of memory for the document");
+        bt_errf(err, errlen, "JSON diff: out of memory for the document");
         bt_value_scratch_trim(b);
         goto done;
     }
@@ -531,7 +531,7 @@ int bt_json_apply_diff(const bt_value_t *before_json, const uint8_t *p, size_t a
     size_t tl = b->len;
     bt_value_scratch_trim(b);
     if (!text) {
-        bt_val_err(err, errlen, "JSON diff: out of row memory for %zu bytes", tl);
+        bt_errf(err, errlen, "JSON diff: out of row memory for %zu bytes", tl);
         goto done;
     }
     *out = (bt_value_t){.present = true, .kind = BT_VAL_JSON, .s = text, .len = (uint32_t)tl};

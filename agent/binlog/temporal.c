@@ -135,13 +135,13 @@ static uint32_t frac_usec(const uint8_t *p, unsigned fsp) {
 
 static int check_date(const bt_time_t *t, const char *tname, char *err, size_t errlen) {
     if (t->month > 12 || t->day > 31 || t->year > 9999)
-        return bt_val_err(err, errlen, "%s: impossible date %u-%u-%u", tname, t->year, t->month, t->day);
+        return bt_errf(err, errlen, "%s: impossible date %u-%u-%u", tname, t->year, t->month, t->day);
     return 0;
 }
 
 static int check_clock(const bt_time_t *t, uint32_t max_hour, const char *tname, char *err, size_t errlen) {
     if (t->hour > max_hour || t->minute > 59 || t->second > 59 || t->usec > 999999)
-        return bt_val_err(err, errlen, "%s: impossible time %u:%u:%u.%u", tname, t->hour, t->minute, t->second,
+        return bt_errf(err, errlen, "%s: impossible time %u:%u:%u.%u", tname, t->hour, t->minute, t->second,
                           t->usec);
     return 0;
 }
@@ -149,7 +149,7 @@ static int check_clock(const bt_time_t *t, uint32_t max_hour, const char *tname,
 #define NEED(n, tname)                                                                               \
     do {                                                                                             \
         if (avail < (size_t)(n))                                                                     \
-            return bt_val_err(err, errlen, "%s: value needs %u bytes, only %zu left in the row image", \
+            return bt_errf(err, errlen, "%s: value needs %u bytes, only %zu left in the row image", \
                               tname, (unsigned)(n), avail);                                          \
     } while (0)
 
@@ -170,7 +170,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         return check_date(t, "DATE", err, errlen);
     }
     case BT_TYPE_TIMESTAMP2: {
-        if (fsp > 6) return bt_val_err(err, errlen, "TIMESTAMP2: fractional digits %u in metadata (0-6)", fsp);
+        if (fsp > 6) return bt_errf(err, errlen, "TIMESTAMP2: fractional digits %u in metadata (0-6)", fsp);
         size_t n = 4 + (fsp + 1) / 2;
         NEED(n, "TIMESTAMP2");
         out->kind = BT_VAL_TIMESTAMP;
@@ -181,7 +181,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         return check_clock(t, 0, "TIMESTAMP2", err, errlen);
     }
     case BT_TYPE_TIMESTAMP: {
-        if (fsp > 6) return bt_val_err(err, errlen, "TIMESTAMP: fractional digits %u (0-6)", fsp);
+        if (fsp > 6) return bt_errf(err, errlen, "TIMESTAMP: fractional digits %u (0-6)", fsp);
         static const uint8_t sec_part_bytes[7] = {0, 1, 1, 2, 2, 3, 3};
         size_t n = 4 + sec_part_bytes[fsp];
         NEED(n, "TIMESTAMP");
@@ -197,11 +197,11 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         return check_clock(t, 0, "TIMESTAMP", err, errlen);
     }
     case BT_TYPE_DATETIME2: {
-        if (fsp > 6) return bt_val_err(err, errlen, "DATETIME2: fractional digits %u in metadata (0-6)", fsp);
+        if (fsp > 6) return bt_errf(err, errlen, "DATETIME2: fractional digits %u in metadata (0-6)", fsp);
         size_t n = 5 + (fsp + 1) / 2;
         NEED(n, "DATETIME2");
         uint64_t raw = bt_val_be(p, 5);
-        if (raw < 0x8000000000ull) return bt_val_err(err, errlen, "DATETIME2: negative value");
+        if (raw < 0x8000000000ull) return bt_errf(err, errlen, "DATETIME2: negative value");
         uint64_t v = raw - 0x8000000000ull, ymd = v >> 17, ym = ymd >> 5, hms = v & 0x1FFFF;
         out->kind = BT_VAL_DATETIME;
         out->fsp = (uint8_t)fsp;
@@ -217,14 +217,14 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         return check_clock(t, 23, "DATETIME2", err, errlen);
     }
     case BT_TYPE_DATETIME: {
-        if (fsp > 6) return bt_val_err(err, errlen, "DATETIME: fractional digits %u (0-6)", fsp);
+        if (fsp > 6) return bt_errf(err, errlen, "DATETIME: fractional digits %u (0-6)", fsp);
         out->kind = BT_VAL_DATETIME;
         out->fsp = (uint8_t)fsp;
         if (fsp == 0) {
             NEED(8, "DATETIME");
             uint64_t v = bt_val_le64(p); /* YYYYMMDDhhmmss */
             uint64_t d = v / 1000000, c = v % 1000000;
-            if (d / 10000 > 9999) return bt_val_err(err, errlen, "DATETIME: impossible value %llu",
+            if (d / 10000 > 9999) return bt_errf(err, errlen, "DATETIME: impossible value %llu",
                                                     (unsigned long long)v);
             t->year = (uint16_t)(d / 10000);
             t->month = (uint8_t)(d / 100 % 100);
@@ -250,7 +250,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
             v /= 32;
             t->month = (uint8_t)(v % 13);
             v /= 13;
-            if (v > 9999) return bt_val_err(err, errlen, "DATETIME(%u): impossible year %llu", fsp,
+            if (v > 9999) return bt_errf(err, errlen, "DATETIME(%u): impossible year %llu", fsp,
                                             (unsigned long long)v);
             t->year = (uint16_t)v;
             *used = n;
@@ -259,7 +259,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         return check_clock(t, 23, "DATETIME", err, errlen);
     }
     case BT_TYPE_TIME2: {
-        if (fsp > 6) return bt_val_err(err, errlen, "TIME2: fractional digits %u in metadata (0-6)", fsp);
+        if (fsp > 6) return bt_errf(err, errlen, "TIME2: fractional digits %u in metadata (0-6)", fsp);
         size_t n = 3 + (fsp + 1) / 2;
         NEED(n, "TIME2");
         int64_t intpart = (int64_t)bt_val_be(p, 3) - 0x800000;
@@ -301,7 +301,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         return check_clock(t, 838, "TIME2", err, errlen);
     }
     case BT_TYPE_TIME: {
-        if (fsp > 6) return bt_val_err(err, errlen, "TIME: fractional digits %u (0-6)", fsp);
+        if (fsp > 6) return bt_errf(err, errlen, "TIME: fractional digits %u (0-6)", fsp);
         out->kind = BT_VAL_TIME;
         out->fsp = (uint8_t)fsp;
         if (fsp == 0) {
@@ -328,13 +328,13 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
             a /= 60;
             t->minute = (uint8_t)(a % 60);
             a /= 60;
-            if (a > 838) return bt_val_err(err, errlen, "TIME(%u): impossible hour %llu", fsp, (unsigned long long)a);
+            if (a > 838) return bt_errf(err, errlen, "TIME(%u): impossible hour %llu", fsp, (unsigned long long)a);
             t->hour = (uint32_t)a;
             *used = n;
         }
         return check_clock(t, 838, "TIME", err, errlen);
     }
     default:
-        return bt_val_err(err, errlen, "type %u is not a temporal type", col->type);
+        return bt_errf(err, errlen, "type %u is not a temporal type", col->type);
     }
 }

@@ -28,16 +28,6 @@
 
 #include "agent/binlog/value_internal.h"
 
-int bt_val_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 static _Thread_local bt_buf_t scratch;
 
 bt_buf_t *bt_value_scratch(void) {
@@ -112,7 +102,7 @@ static const char *type_label(uint8_t type) {
 }
 
 static int short_read(uint8_t type, size_t need, size_t avail, char *err, size_t errlen) {
-    return bt_val_err(err, errlen, "%s: value needs %zu bytes, only %zu left in the row image", type_label(type),
+    return bt_errf(err, errlen, "%s: value needs %zu bytes, only %zu left in the row image", type_label(type),
                       need, avail);
 }
 
@@ -125,7 +115,7 @@ static int short_read(uint8_t type, size_t need, size_t avail, char *err, size_t
 static int length_prefixed(const bt_column_t *col, const uint8_t *p, size_t avail, unsigned lb,
                            const uint8_t **data, size_t *n, size_t *used, char *err, size_t errlen) {
     if (lb < 1 || lb > 4)
-        return bt_val_err(err, errlen, "%s: %u length bytes in the metadata (1-4)", type_label(col->type), lb);
+        return bt_errf(err, errlen, "%s: %u length bytes in the metadata (1-4)", type_label(col->type), lb);
     NEED(lb);
     size_t len = lb == 1 ? p[0] : lb == 2 ? bt_val_le16(p) : lb == 3 ? bt_val_le24(p) : bt_val_le32(p);
     if (len > avail - lb) return short_read(col->type, lb + len, avail, err, errlen);
@@ -143,11 +133,11 @@ static int text_value(const bt_column_t *col, const uint8_t *s, size_t n, size_t
      * (binlog_row_metadata=MINIMAL/NO_LOG): reading bytes as text could lose them. */
     if ((cs && cs->kind == BT_CS_BINARY) || (blob && col->collation == 0)) {
         out->kind = BT_VAL_BINARY;
-        if (n > UINT32_MAX) return bt_val_err(err, errlen, "%s: %zu bytes is too long", type_label(col->type), n);
+        if (n > UINT32_MAX) return bt_errf(err, errlen, "%s: %zu bytes is too long", type_label(col->type), n);
         if (pad_to > n) {
             /* The binlog strips BINARY(N)'s trailing zero bytes; SELECT shows them. */
             char *d = bt_arena_alloc(arena, pad_to);
-            if (!d) return bt_val_err(err, errlen, "%s: out of row memory", type_label(col->type));
+            if (!d) return bt_errf(err, errlen, "%s: out of row memory", type_label(col->type));
             memcpy(d, s, n);
             memset(d + n, 0, pad_to - n);
             out->s = d;
@@ -162,12 +152,12 @@ static int text_value(const bt_column_t *col, const uint8_t *s, size_t n, size_t
     if (bt_charset_to_utf8(cs, s, n, arena, &out->s, &out->len, err, errlen) == 0) return 0;
     char inner[200];
     snprintf(inner, sizeof inner, "%s", err ? err : "");
-    return bt_val_err(err, errlen, "%s: %s", type_label(col->type), inner);
+    return bt_errf(err, errlen, "%s: %s", type_label(col->type), inner);
 }
 
 static int enum_value(const bt_column_t *col, const uint8_t *p, size_t avail, unsigned pack, bt_value_t *out,
                       size_t *used, char *err, size_t errlen) {
-    if (pack < 1 || pack > 2) return bt_val_err(err, errlen, "ENUM: pack length %u in the metadata (1-2)", pack);
+    if (pack < 1 || pack > 2) return bt_errf(err, errlen, "ENUM: pack length %u in the metadata (1-2)", pack);
     NEED(pack);
     uint32_t idx = pack == 1 ? p[0] : bt_val_le16(p);
     out->kind = BT_VAL_ENUM;
@@ -179,7 +169,7 @@ static int enum_value(const bt_column_t *col, const uint8_t *p, size_t avail, un
         out->len = 0;
     } else {
         if (idx > col->nlabels)
-            return bt_val_err(err, errlen, "ENUM: index %u beyond the column's %u values", idx, col->nlabels);
+            return bt_errf(err, errlen, "ENUM: index %u beyond the column's %u values", idx, col->nlabels);
         out->s = col->labels[idx - 1];
         out->len = col->label_lens ? col->label_lens[idx - 1] : (uint32_t)strlen(out->s);
     }
@@ -188,12 +178,12 @@ static int enum_value(const bt_column_t *col, const uint8_t *p, size_t avail, un
 
 static int set_value(const bt_column_t *col, const uint8_t *p, size_t avail, unsigned pack, bt_value_t *out,
                      size_t *used, char *err, size_t errlen) {
-    if (pack < 1 || pack > 8) return bt_val_err(err, errlen, "SET: pack length %u in the metadata (1-8)", pack);
+    if (pack < 1 || pack > 8) return bt_errf(err, errlen, "SET: pack length %u in the metadata (1-8)", pack);
     NEED(pack);
     uint64_t mask = 0;
     for (unsigned i = 0; i < pack; i++) mask |= (uint64_t)p[i] << (8 * i);
     if (col->labels && col->nlabels < 64 && (mask >> col->nlabels))
-        return bt_val_err(err, errlen, "SET: bits 0x%llx beyond the column's %u values", (unsigned long long)mask,
+        return bt_errf(err, errlen, "SET: bits 0x%llx beyond the column's %u values", (unsigned long long)mask,
                           col->nlabels);
     out->kind = BT_VAL_SET;
     out->u = mask;
@@ -231,17 +221,17 @@ static int maria_uncompress(const bt_column_t *col, const uint8_t *d, size_t n, 
         *plen = n - 1;
         return 0;
     }
-    if (method != 8) return bt_val_err(err, errlen, "%s: unknown compression method %u", tl, method);
+    if (method != 8) return bt_errf(err, errlen, "%s: unknown compression method %u", tl, method);
     unsigned lenlen = d[0] & 7;
     bool raw = d[0] & 8;
-    if (lenlen < 1 || lenlen > 4 || n < 1 + lenlen) return bt_val_err(err, errlen, "%s: malformed compression header", tl);
+    if (lenlen < 1 || lenlen > 4 || n < 1 + lenlen) return bt_errf(err, errlen, "%s: malformed compression header", tl);
     size_t orig = (size_t)bt_val_be(d + 1, lenlen);
     uint8_t *o = bt_arena_alloc(arena, orig + 1);
-    if (!o) return bt_val_err(err, errlen, "%s: out of row memory for %zu uncompressed bytes", tl, orig);
+    if (!o) return bt_errf(err, errlen, "%s: out of row memory for %zu uncompressed bytes", tl, orig);
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, raw ? -MAX_WBITS : MAX_WBITS) != Z_OK)
-        return bt_val_err(err, errlen, "%s: zlib initialisation failed", tl);
+        return bt_errf(err, errlen, "%s: zlib initialisation failed", tl);
     zs.next_in = (Bytef *)(uintptr_t)(d + 1 + lenlen);
     zs.avail_in = (uInt)(n - 1 - lenlen);
     zs.next_out = o;
@@ -250,7 +240,7 @@ static int maria_uncompress(const bt_column_t *col, const uint8_t *d, size_t n, 
     size_t got = zs.total_out;
     inflateEnd(&zs);
     if (rc != Z_STREAM_END || got != orig)
-        return bt_val_err(err, errlen, "%s: corrupt compressed data (zlib %d, %zu of %zu bytes)", tl, rc, got, orig);
+        return bt_errf(err, errlen, "%s: corrupt compressed data (zlib %d, %zu of %zu bytes)", tl, rc, got, orig);
     *plain = o;
     *plen = orig;
     return 0;
@@ -322,7 +312,7 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
         return 0;
     case BT_TYPE_BIT: {
         unsigned nbits = (meta >> 8) * 8 + (meta & 0xFF), n = (nbits + 7) / 8;
-        if (nbits < 1 || nbits > 64) return bt_val_err(err, errlen, "BIT: %u bits in the metadata (1-64)", nbits);
+        if (nbits < 1 || nbits > 64) return bt_errf(err, errlen, "BIT: %u bits in the metadata (1-64)", nbits);
         NEED(n);
         out->kind = BT_VAL_BIT;
         out->u = bt_val_be(p, n);
@@ -332,13 +322,13 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
     case BT_TYPE_NEWDECIMAL: {
         unsigned prec = meta >> 8, scale = meta & 0xFF;
         size_t n = bt_decimal_bin_size(prec, scale);
-        if (!n) return bt_val_err(err, errlen, "DECIMAL: impossible precision/scale %u,%u in the metadata", prec, scale);
+        if (!n) return bt_errf(err, errlen, "DECIMAL: impossible precision/scale %u,%u in the metadata", prec, scale);
         NEED(n);
         char text[BT_DECIMAL_MAX_TEXT];
         int tl = bt_decimal_to_text(p, prec, scale, text);
-        if (tl < 0) return bt_val_err(err, errlen, "DECIMAL(%u,%u): digit group out of range", prec, scale);
+        if (tl < 0) return bt_errf(err, errlen, "DECIMAL(%u,%u): digit group out of range", prec, scale);
         char *d = bt_arena_dup(arena, text, (size_t)tl);
-        if (!d) return bt_val_err(err, errlen, "DECIMAL: out of row memory");
+        if (!d) return bt_errf(err, errlen, "DECIMAL: out of row memory");
         out->kind = BT_VAL_DECIMAL;
         out->s = d;
         out->len = (uint32_t)tl;
@@ -346,7 +336,7 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
         return 0;
     }
     case BT_TYPE_DECIMAL:
-        return bt_val_err(err, errlen, "DECIMAL: the pre-5.0 DECIMAL format is not supported (the binlog "
+        return bt_errf(err, errlen, "DECIMAL: the pre-5.0 DECIMAL format is not supported (the binlog "
                                        "does not carry its length); ALTER the column to a current DECIMAL");
     case BT_TYPE_DATE:
     case BT_TYPE_NEWDATE:
@@ -401,7 +391,7 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
         char *t = b->len <= UINT32_MAX ? bt_arena_dup(arena, b->p, b->len) : NULL;
         size_t tl = b->len;
         bt_value_scratch_trim(b);
-        if (!t) return bt_val_err(err, errlen, "JSON: out of row memory for %zu bytes of text", tl);
+        if (!t) return bt_errf(err, errlen, "JSON: out of row memory for %zu bytes of text", tl);
         out->kind = BT_VAL_JSON;
         out->s = t;
         out->len = (uint32_t)tl;
@@ -412,11 +402,11 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
         const uint8_t *d = NULL;
         size_t n = 0;
         if (length_prefixed(col, p, avail, meta ? meta : 4, &d, &n, used, err, errlen)) return -1;
-        if (n > UINT32_MAX) return bt_val_err(err, errlen, "%s: %zu bytes is too long", type_label(col->type), n);
+        if (n > UINT32_MAX) return bt_errf(err, errlen, "%s: %zu bytes is too long", type_label(col->type), n);
         if (col->type == BT_TYPE_GEOMETRY && n > 0 && n < 4)
-            return bt_val_err(err, errlen, "GEOMETRY: %zu bytes, shorter than its SRID", n);
+            return bt_errf(err, errlen, "GEOMETRY: %zu bytes, shorter than its SRID", n);
         if (col->type == BT_TYPE_VECTOR && n % 4)
-            return bt_val_err(err, errlen, "VECTOR: %zu bytes is not a whole number of float32 values", n);
+            return bt_errf(err, errlen, "VECTOR: %zu bytes is not a whole number of float32 values", n);
         out->kind = col->type == BT_TYPE_GEOMETRY ? BT_VAL_GEOMETRY : BT_VAL_VECTOR;
         out->s = (const char *)d;
         out->len = (uint32_t)n;
@@ -437,6 +427,6 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
         *used = 0;
         return 0;
     default:
-        return bt_val_err(err, errlen, "column type %u is not supported", col->type);
+        return bt_errf(err, errlen, "column type %u is not supported", col->type);
     }
 }

@@ -15,8 +15,7 @@
 #define BT_TYPE_MARIA_BLOB_COMPRESSED 140
 #define BT_TYPE_MARIA_VARCHAR_COMPRESSED 141
 
-/* Writes "fmt..." into err (when err is not NULL) and returns -1. */
-int bt_val_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#include "agent/util/err.h"
 
 /* Little-endian and big-endian readers (callers check bounds first). */
 static inline uint32_t bt_val_le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }

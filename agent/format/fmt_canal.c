@@ -202,6 +202,6 @@ int bt_fmt_canal_encode(bt_format_t *f, const bt_change_t *c, unsigned idx, bt_b
     common_tail(&w, c, type);
     bt_jw_obj_end(&w);
     if (f->scratch.failed)
-        return bt_fmt_err(err, errlen, "format canal: a cell is larger than the buffer cap");
+        return bt_errf(err, errlen, "format canal: a cell is larger than the buffer cap");
     return bt_fmt_finish("canal", key, val, err, errlen);
 }

@@ -228,6 +228,6 @@ int bt_fmt_dataworks_encode(bt_format_t *f, const bt_change_t *c, unsigned idx, 
     bt_jw_str(&w, "0.0.1");
     bt_jw_obj_end(&w);
     if (f->scratch.failed)
-        return bt_fmt_err(err, errlen, "format dataworks: a cell is larger than the buffer cap");
+        return bt_errf(err, errlen, "format dataworks: a cell is larger than the buffer cap");
     return bt_fmt_finish("dataworks", key, val, err, errlen);
 }

@@ -190,6 +190,6 @@ int bt_fmt_maxwell_encode(bt_format_t *f, const bt_change_t *c, unsigned idx, bt
     }
     bt_jw_obj_end(&w);
     if (f->scratch.failed)
-        return bt_fmt_err(err, errlen, "format maxwell: a key is larger than the buffer cap");
+        return bt_errf(err, errlen, "format maxwell: a key is larger than the buffer cap");
     return bt_fmt_finish("maxwell", key, val, err, errlen);
 }

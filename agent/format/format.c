@@ -36,15 +36,6 @@ static const fmt_ops_t fmt_ops[] = {
 /* Scratch texts are short (a key name, one converted cell); the cap only stops runaways. */
 #define FMT_SCRATCH_MAX ((size_t)1 << 30)
 
-int bt_fmt_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 int bt_format_parse(const char *name, bt_format_kind_t *out, char *err, size_t errlen) {
     for (size_t i = 0; name && i < FMT_COUNT; i++) {
@@ -53,7 +44,7 @@ int bt_format_parse(const char *name, bt_format_kind_t *out, char *err, size_t e
             return 0;
         }
     }
-    return bt_fmt_err(err, errlen,
+    return bt_errf(err, errlen,
                       "unknown format \"%s\" (accepted: json, debezium, canal, maxwell, dataworks, upsert)",
                       name ? name : "");
 }
@@ -64,12 +55,12 @@ const char *bt_format_name(bt_format_kind_t kind) {
 
 bt_format_t *bt_format_new(bt_format_kind_t kind, const bt_format_opts_t *opts, char *err, size_t errlen) {
     if ((unsigned)kind >= FMT_COUNT) {
-        bt_fmt_err(err, errlen, "format: unknown kind %d", (int)kind);
+        bt_errf(err, errlen, "format: unknown kind %d", (int)kind);
         return NULL;
     }
     bt_format_t *f = calloc(1, sizeof *f);
     if (!f) {
-        bt_fmt_err(err, errlen, "format %s: out of memory", fmt_ops[kind].name);
+        bt_errf(err, errlen, "format %s: out of memory", fmt_ops[kind].name);
         return NULL;
     }
     f->kind = kind;
@@ -81,7 +72,7 @@ bt_format_t *bt_format_new(bt_format_kind_t kind, const bt_format_opts_t *opts, 
     bt_buf_init(&f->scratch, FMT_SCRATCH_MAX);
     if (!f->server_name || !f->connector) {
         bt_format_free(f);
-        bt_fmt_err(err, errlen, "format %s: out of memory", fmt_ops[kind].name);
+        bt_errf(err, errlen, "format %s: out of memory", fmt_ops[kind].name);
         return NULL;
     }
     return f;
@@ -102,14 +93,14 @@ unsigned bt_format_count(const bt_format_t *f, const bt_change_t *c) {
 
 int bt_format_encode(bt_format_t *f, const bt_change_t *c, unsigned idx, bt_buf_t *key, bt_buf_t *val,
                      bool *null_value, char *err, size_t errlen) {
-    if (!f || !c || !key || !val || !null_value) return bt_fmt_err(err, errlen, "format: missing argument");
+    if (!f || !c || !key || !val || !null_value) return bt_errf(err, errlen, "format: missing argument");
     const fmt_ops_t *ops = &fmt_ops[f->kind];
     bt_buf_reset(key);
     bt_buf_reset(val);
     *null_value = false;
     unsigned n = ops->count(f, c);
     if (idx >= n)
-        return bt_fmt_err(err, errlen, "format %s: message %u asked of a change that makes %u", ops->name, idx,
+        return bt_errf(err, errlen, "format %s: message %u asked of a change that makes %u", ops->name, idx,
                           n);
     return ops->encode(f, c, idx, key, val, null_value, err, errlen);
 }
@@ -149,24 +140,24 @@ const char *bt_fmt_table(const bt_change_t *c) {
 }
 
 int bt_fmt_check_row(const char *fmt, const bt_change_t *c, char *err, size_t errlen) {
-    if (!c->table) return bt_fmt_err(err, errlen, "format %s: row change without a table", fmt);
+    if (!c->table) return bt_errf(err, errlen, "format %s: row change without a table", fmt);
     switch (c->op) {
     case BT_OP_INSERT:
     case BT_OP_READ:
-        if (!c->after) return bt_fmt_err(err, errlen, "format %s: %s.%s: insert without an after image", fmt,
+        if (!c->after) return bt_errf(err, errlen, "format %s: %s.%s: insert without an after image", fmt,
                                          bt_fmt_db(c), bt_fmt_table(c));
         return 0;
     case BT_OP_DELETE:
-        if (!c->before) return bt_fmt_err(err, errlen, "format %s: %s.%s: delete without a before image", fmt,
+        if (!c->before) return bt_errf(err, errlen, "format %s: %s.%s: delete without a before image", fmt,
                                           bt_fmt_db(c), bt_fmt_table(c));
         return 0;
     case BT_OP_UPDATE:
         if (!c->before || !c->after)
-            return bt_fmt_err(err, errlen, "format %s: %s.%s: update without both images", fmt, bt_fmt_db(c),
+            return bt_errf(err, errlen, "format %s: %s.%s: update without both images", fmt, bt_fmt_db(c),
                               bt_fmt_table(c));
         return 0;
     }
-    return bt_fmt_err(err, errlen, "format %s: %s.%s: unknown operation %d", fmt, bt_fmt_db(c),
+    return bt_errf(err, errlen, "format %s: %s.%s: unknown operation %d", fmt, bt_fmt_db(c),
                       bt_fmt_table(c), (int)c->op);
 }
 
@@ -311,7 +302,7 @@ void bt_fmt_position(bt_buf_t *out, const bt_change_t *c) {
 
 int bt_fmt_finish(const char *fmt, const bt_buf_t *key, const bt_buf_t *val, char *err, size_t errlen) {
     if (key->failed || val->failed)
-        return bt_fmt_err(err, errlen, "format %s: message larger than the buffer cap (%zu bytes)", fmt,
+        return bt_errf(err, errlen, "format %s: message larger than the buffer cap (%zu bytes)", fmt,
                           key->failed ? key->max : val->max);
     return 0;
 }

@@ -10,38 +10,13 @@ DECIMAL and temporal values as their SQL text, SET as a list of labels).
 Prints a summary line with the message counts per op; exit 0 when the states match."""
 import argparse
 import json
+import os
 import sys
-import time
 
 import pymysql
-from kafka import KafkaConsumer, TopicPartition
 
-
-def read_all(brokers, topic, min_count, timeout):
-    consumer = KafkaConsumer(bootstrap_servers=brokers.split(","), enable_auto_commit=False,
-                             consumer_timeout_ms=1000)
-    deadline = time.time() + timeout
-    parts = None
-    while parts is None and time.time() < deadline:
-        parts = consumer.partitions_for_topic(topic)
-        if parts is None:
-            time.sleep(0.2)
-    if parts is None:
-        return []
-    tps = [TopicPartition(topic, p) for p in sorted(parts)]
-    consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
-    ends = consumer.end_offsets(tps)
-    msgs = []
-    while time.time() < deadline:
-        for _, records in consumer.poll(timeout_ms=300, max_records=50000).items():
-            msgs.extend(records)
-        if all(consumer.position(tp) >= ends[tp] for tp in tps):
-            if len(msgs) >= min_count:
-                break
-            ends = consumer.end_offsets(tps)
-    consumer.close()
-    return msgs
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from state_check import read_all  # noqa: E402  (the same reader, one place)
 
 
 def as_text(v):
@@ -66,7 +41,7 @@ def main():
     args = ap.parse_args()
     keycols = args.key.split(",")
 
-    msgs = read_all(args.brokers, args.topic, args.min_messages, args.timeout)
+    msgs, _ = read_all(args.brokers, args.topic, args.min_messages, args.timeout)
     state, ops = {}, {}
     for m in sorted(msgs, key=lambda r: (r.partition, r.offset)):
         if m.value is None:

@@ -45,10 +45,19 @@ void bt_jw_arr_begin(bt_jw_t *w) { open_container(w, '['); }
 void bt_jw_arr_end(bt_jw_t *w) { close_container(w, ']'); }
 
 void bt_jw_key(bt_jw_t *w, const char *key) {
-    before_item(w);
-    bt_buf_putc(w->b, '"');
-    bt_buf_puts(w->b, key);
-    bt_buf_append(w->b, "\":", 2);
+    /* One reservation for the comma, the quoted key and the colon. */
+    size_t kl = strlen(key);
+    char *o = bt_buf_reserve(w->b, kl + 4);
+    if (!o) return;
+    size_t n = 0;
+    if (w->after_key) w->after_key = false;
+    else if (w->need_comma[w->depth]) o[n++] = ',';
+    w->need_comma[w->depth] = true;
+    o[n++] = '"';
+    memcpy(o + n, key, kl), n += kl;
+    o[n++] = '"';
+    o[n++] = ':';
+    bt_buf_commit(w->b, n);
     w->after_key = true;
 }
 
@@ -60,14 +69,46 @@ void bt_jw_keyn(bt_jw_t *w, const char *key, size_t n) {
     w->after_key = true;
 }
 
+/* Bytes a JSON string can carry as they are: printable ASCII other than '"' and '\\'. */
+static const bool json_plain[256] = {
+#define R8(x) x, x, x, x, x, x, x, x
+    R8(0), R8(0), R8(0), R8(0),                                       /* 0x00-0x1f: control */
+    1, 1, 0, 1, 1, 1, 1, 1, R8(1), R8(1), R8(1), R8(1), R8(1),        /* 0x20-0x4f, '"' */
+    R8(1), 1, 1, 1, 1, 0, 1, 1, 1, R8(1), R8(1), R8(1), R8(1),        /* 0x50-0x7f, backslash */
+    R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0),           /* 0x80-0xbf: UTF-8 */
+    R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0),           /* 0xc0-0xff */
+#undef R8
+};
+
+/* Whether any of the 8 bytes in w needs attention: >= 0x80, < 0x20, '"' or '\\'. The usual
+ * "has a zero byte" bit tricks; false positives cannot happen for bytes below 0x80. */
+static inline bool word_special(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+    uint64_t lt20 = (w - ones * 0x20) & ~w;
+    uint64_t is_q = (q - ones) & ~q;
+    uint64_t is_bs = (bs - ones) & ~bs;
+    return ((w | lt20 | is_q | is_bs) & highs) != 0;
+}
+
 void bt_json_escape(bt_buf_t *b, const char *str, size_t n) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0, run = 0;
-    /* Copy runs of plain bytes in one append; only specials break the run. */
+    /* Copy runs of plain bytes in one append; only specials break the run. Text is mostly
+     * plain ASCII, so it is checked 8 bytes at a time. */
     while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!word_special(w)) {
+                i += 8;
+                run += 8;
+                continue;
+            }
+        }
         unsigned char c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+        if (json_plain[c]) {
             i++;
             run++;
             continue;

@@ -26,6 +26,8 @@ char *bt_buf_reserve(bt_buf_t *b, size_t n) {
     if (b->len + n + 1 > b->cap) {
         size_t ncap = b->cap ? b->cap : 256;
         while (ncap < b->len + n + 1) ncap *= 2;
+        /* Never more than the cap: the inline fast path in buf.h relies on cap <= max + 1. */
+        if (ncap > b->max + 1) ncap = b->max + 1;
         char *np = realloc(b->p, ncap + 1);
         if (!np) {
             b->failed = true;
@@ -37,7 +39,7 @@ char *bt_buf_reserve(bt_buf_t *b, size_t n) {
     return b->p + b->len;
 }
 
-bool bt_buf_append(bt_buf_t *b, const void *data, size_t n) {
+bool bt_buf_append_slow(bt_buf_t *b, const void *data, size_t n) {
     char *dst = bt_buf_reserve(b, n);
     if (!dst) return false;
     if (n) memcpy(dst, data, n);

@@ -30,7 +30,17 @@ static inline void bt_buf_reset(bt_buf_t *b) {
 }
 /* Make room for n more bytes; returns a pointer to the free space or NULL (and sets failed). */
 char *bt_buf_reserve(bt_buf_t *b, size_t n);
-bool bt_buf_append(bt_buf_t *b, const void *data, size_t n);
+bool bt_buf_append_slow(bt_buf_t *b, const void *data, size_t n);
+/* Inline fast path: appends run for every field of every message. */
+static inline bool bt_buf_append(bt_buf_t *b, const void *data, size_t n) {
+    if (b->len + n < b->cap) {
+        memcpy(b->p + b->len, data, n);
+        b->len += n;
+        b->p[b->len] = 0;
+        return true;
+    }
+    return bt_buf_append_slow(b, data, n);
+}
 static inline bool bt_buf_putc(bt_buf_t *b, char c) {
     if (b->len + 1 < b->cap) {
         b->p[b->len++] = c;

@@ -51,6 +51,19 @@ int main(void) {
     bt_jw_strn(&w, "\xe2\x82", 2);
     is_str(b.p, "\"\xef\xbf\xbd\xef\xbf\xbd\"", "a truncated sequence at the end");
 
+    /* every printable ASCII byte but '"' and '\\' passes through unchanged; DEL too */
+    char ascii[97];
+    size_t na = 0;
+    for (int c = 0x20; c <= 0x7f; c++)
+        if (c != '"' && c != '\\') ascii[na++] = (char)c;
+    ascii[na] = 0;
+    bt_buf_reset(&b);
+    bt_json_escape(&b, ascii, na);
+    is_str(b.p, ascii, "printable ASCII is copied as it is");
+    bt_buf_reset(&b);
+    bt_json_escape(&b, "\x7f\x1f", 2);
+    is_str(b.p, "\x7f\\u001f", "DEL stays, US is escaped");
+
     struct { double v; const char *want; } dbl[] = {
         {0.1, "0.1"}, {1.0 / 3, "0.3333333333333333"}, {1e23, "1e+23"}, {1e21, "1e+21"}, {1e20, "100000000000000000000"}, {1.5e-7, "1.5e-7"}, {0.000001, "0.000001"}, {-0.0, "-0"},
         {123456789012345678.0, "123456789012345680"}, {5e-324, "5e-324"}, {-2.5, "-2.5"}, {DBL_MAX, "1.7976931348623157e+308"},

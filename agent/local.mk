@@ -11,6 +11,7 @@ agent_libbtagent_a_SOURCES = \
 	agent/options.c agent/options.h \
 	agent/checkpoint.c agent/checkpoint.h \
 	agent/route.c agent/route.h \
+	agent/schema.c agent/schema.h \
 	agent/pipeline.c agent/pipeline.h \
 	agent/cmd_run.c agent/cmd_ctl.c agent/commands.h \
 	agent/control.c agent/control.h agent/alerting.c agent/alerting.h \

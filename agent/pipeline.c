@@ -13,6 +13,7 @@
 #include "agent/format/format.h"
 #include "agent/json/jsonw.h"
 #include "agent/route.h"
+#include "agent/schema.h"
 #include "agent/sink/sink.h"
 #include "agent/util/log.h"
 #include "partitioner/partitioner.h"
@@ -35,6 +36,7 @@ struct bt_pipeline {
     bt_throttle_t *thr;
     volatile sig_atomic_t *stop;
     bt_alerts_t *alerts;
+    bt_schema_t *schema;      /* names for MINIMAL-metadata tables */
     bool source_failed;
     bt_tracker_t tracker;
     bt_pipeline_stats_t stats;
@@ -139,7 +141,8 @@ bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *in, char *err, size_t e
         snprintf(p->last_gtid_text, sizeof p->last_gtid_text, "%s", in->resume->gtid);
     }
 
-    bt_decoder_opts_t dopts = {0};
+    p->schema = bt_schema_new(cfg->mysql_url, cfg->mysql_password_file);
+    bt_decoder_opts_t dopts = {.schema_cb = bt_schema_lookup, .schema_ctx = p->schema};
     p->dec = bt_decoder_new(&dopts);
     const char *fmt_name = cfg->format ? cfg->format
                                        : (cfg->kafka && (!cfg->sink || !strcmp(cfg->sink, "kafka"))) ? "debezium"
@@ -177,6 +180,7 @@ void bt_pipeline_free(bt_pipeline_t *p) {
     if (p->sink) p->sink->ops->free(p->sink);
     bt_source_free(p->src);
     if (p->dec) bt_decoder_free(p->dec);
+    bt_schema_free(p->schema);
     if (p->fmt) bt_format_free(p->fmt);
     bt_router_free(p->router);
     bt_partition_spec_free(&p->pspec);
@@ -525,6 +529,7 @@ static int on_ddl(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
     char db[256], table[256];
     snprintf(db, sizeof db, "%.*s", (int)ev->u.query.db_len, ev->u.query.db ? ev->u.query.db : "");
     ddl_table(ev->u.query.sql, ev->u.query.sql_len, db, sizeof db, table, sizeof table);
+    bt_schema_invalidate(p->schema, db, table);
     const char *topic = bt_router_ddl_topic(p->router, db, table[0] ? table : NULL, ev->server_id);
     if (topic) {
         bt_change_t c = {0};

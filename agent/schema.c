@@ -1,0 +1,177 @@
+/* schema.c: information_schema lookups for MINIMAL-metadata binlogs (see schema.h). */
+#include "agent/schema.h"
+
+#include <mysql.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/mysql_url.h"
+#include "agent/util/log.h"
+
+#define MAX_COLS 4096
+
+typedef struct entry {
+    char *key;          /* "db.table" */
+    uint32_t ncols;     /* 0: looked up and not usable (warned) */
+    char **names;
+    uint32_t *pk;
+    uint32_t npk;
+    struct entry *next;
+} entry_t;
+
+struct bt_schema {
+    char *url, *password_file;
+    MYSQL *conn;
+    entry_t *entries;   /* a short list: tables without names in the binlog are few */
+};
+
+bt_schema_t *bt_schema_new(const char *mysql_url, const char *password_file) {
+    bt_schema_t *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->url = mysql_url ? strdup(mysql_url) : NULL;
+    s->password_file = password_file ? strdup(password_file) : NULL;
+    return s;
+}
+
+static void entry_free(entry_t *e) {
+    for (uint32_t i = 0; i < e->ncols; i++) free(e->names[i]);
+    free(e->names);
+    free(e->pk);
+    free(e->key);
+    free(e);
+}
+
+void bt_schema_free(bt_schema_t *s) {
+    if (!s) return;
+    while (s->entries) {
+        entry_t *e = s->entries;
+        s->entries = e->next;
+        entry_free(e);
+    }
+    if (s->conn) mysql_close(s->conn);
+    free(s->url);
+    free(s->password_file);
+    free(s);
+}
+
+void bt_schema_invalidate(bt_schema_t *s, const char *db, const char *table) {
+    if (!s) return;
+    size_t dl = strlen(db ? db : "");
+    entry_t **pp = &s->entries;
+    while (*pp) {
+        entry_t *e = *pp;
+        bool same_db = !strncmp(e->key, db ? db : "", dl) && e->key[dl] == '.';
+        bool hit = same_db && (!table || !*table || !strcmp(e->key + dl + 1, table));
+        if (hit) {
+            *pp = e->next;
+            entry_free(e);
+        } else {
+            pp = &e->next;
+        }
+    }
+}
+
+static MYSQL *conn(bt_schema_t *s, char *err, size_t errlen) {
+    if (s->conn && mysql_ping(s->conn) == 0) return s->conn;
+    if (s->conn) mysql_close(s->conn);
+    s->conn = NULL;
+    bt_mysql_url_t url;
+    char *password = NULL;
+    if (bt_mysql_url_parse(s->url, &url, err, errlen) != 0) return NULL;
+    if (bt_mysql_password(s->password_file, &password, err, errlen) != 0) return NULL;
+    s->conn = bt_mysql_connect(&url, password, 10, err, errlen);
+    free(password);
+    return s->conn;
+}
+
+/* Query one result column list; returns rows as strdup'ed strings (first column). */
+static int fetch_names(MYSQL *m, const char *query, char ***out, uint32_t *n, char *err, size_t errlen) {
+    *out = NULL;
+    *n = 0;
+    if (mysql_query(m, query) != 0) {
+        snprintf(err, errlen, "information_schema lookup failed: %s", mysql_error(m));
+        return -1;
+    }
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res) {
+        snprintf(err, errlen, "information_schema lookup failed: %s", mysql_error(m));
+        return -1;
+    }
+    uint64_t rows = mysql_num_rows(res);
+    if (rows > MAX_COLS) rows = MAX_COLS;
+    char **v = calloc(rows ? rows : 1, sizeof *v);
+    MYSQL_ROW row;
+    uint32_t k = 0;
+    while (v && k < rows && (row = mysql_fetch_row(res))) v[k++] = strdup(row[0] ? row[0] : "");
+    mysql_free_result(res);
+    *out = v;
+    *n = k;
+    return v ? 0 : -1;
+}
+
+static entry_t *lookup(bt_schema_t *s, const bt_table_t *t, const char *key, char *err, size_t errlen) {
+    MYSQL *m = conn(s, err, errlen);
+    if (!m) return NULL;
+    char db[260], tb[260], q[1400];
+    mysql_real_escape_string(m, db, t->db, (unsigned long)strnlen(t->db, 128));
+    mysql_real_escape_string(m, tb, t->name, (unsigned long)strnlen(t->name, 128));
+    entry_t *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    e->key = strdup(key);
+    snprintf(q, sizeof q, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' "
+                          "AND TABLE_NAME='%s' ORDER BY ORDINAL_POSITION", db, tb);
+    if (fetch_names(m, q, &e->names, &e->ncols, err, errlen) != 0) {
+        entry_free(e);
+        return NULL;
+    }
+    char **pkn;
+    uint32_t npk;
+    snprintf(q, sizeof q, "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA='%s' "
+                          "AND TABLE_NAME='%s' AND CONSTRAINT_NAME='PRIMARY' ORDER BY ORDINAL_POSITION", db, tb);
+    if (fetch_names(m, q, &pkn, &npk, err, errlen) != 0) {
+        entry_free(e);
+        return NULL;
+    }
+    e->pk = calloc(npk ? npk : 1, sizeof *e->pk);
+    for (uint32_t i = 0; e->pk && i < npk; i++) {
+        for (uint32_t j = 0; j < e->ncols; j++)
+            if (!strcmp(pkn[i], e->names[j])) e->pk[e->npk++] = j;
+        free(pkn[i]);
+    }
+    free(pkn);
+    e->next = s->entries;
+    s->entries = e;
+    return e;
+}
+
+int bt_schema_lookup(void *ctx, bt_table_t *t, char *err, size_t errlen) {
+    bt_schema_t *s = ctx;
+    char key[600];
+    snprintf(key, sizeof key, "%s.%s", t->db, t->name);
+    entry_t *e;
+    for (e = s->entries; e; e = e->next)
+        if (!strcmp(e->key, key)) break;
+    if (!e && !s->url) {
+        /* Remember the table so the warning is said once. */
+        e = calloc(1, sizeof *e);
+        if (!e) return 0;
+        e->key = strdup(key);
+        e->next = s->entries;
+        s->entries = e;
+        bt_warn("%s: the binlog has no column names (binlog_row_metadata=MINIMAL): columns are named @1..@%u. "
+                "Set binlog_row_metadata=FULL on the server, or give --mysql so bintail can look them up",
+                key, t->ncols);
+        return 0;
+    }
+    if (!e) {
+        e = lookup(s, t, key, err, errlen);
+        if (!e) return -1; /* the server did not answer: stop rather than guess */
+        if (e->ncols != t->ncols)
+            bt_warn("%s: the binlog has %u columns but the table has %u now (its schema changed since): columns "
+                    "stay @1..@%u for this table version", key, t->ncols, e->ncols, t->ncols);
+    }
+    if (!e->ncols || e->ncols != t->ncols) return 0;
+    return bt_table_set_names(NULL, t, (const char *const *)e->names, e->ncols, e->pk, e->npk);
+}

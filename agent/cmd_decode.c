@@ -2,8 +2,8 @@
  * DDL as one line through a format (default: bintail's own json lines).
  *
  * It frames events itself (magic "\xfebin", then 19-byte headers and event_size), so it needs
- * nothing but the files; gzip-compressed files are read transparently. One event is held at a
- * time. Statement-logged DML (INSERT/UPDATE/... as SQL text) has no row images; it is printed
+ * nothing but the files; gzip-compressed files are read transparently, in 1 MB blocks
+ * (event_blocks.h). Statement-logged DML (INSERT/UPDATE/... as SQL text) has no row images; it is printed
  * as an {"op":"statement",...} line rather than dropped, whatever the format.
  *
  * Coordinates: pos is the event's offset (for the inner events of a TRANSACTION_PAYLOAD, the
@@ -18,6 +18,7 @@
 
 #include "agent/binlog/binlog.h"
 #include "agent/commands.h"
+#include "agent/event_blocks.h"
 #include "agent/format/format.h"
 #include "agent/json/jsonw.h"
 #include "agent/util/buf.h"
@@ -43,7 +44,8 @@ static const char decode_usage[] =
 typedef struct decode_state {
     bt_decoder_t *dec;
     bt_format_t *fmt;
-    bt_buf_t key, val, line;
+    bt_buf_t key, line;
+    bt_buf_t out;             /* output not yet handed to stdout (see out_flush) */
     bt_buf_t rows_query;      /* the statement of the rows that follow (ROWS_QUERY/ANNOTATE_ROWS) */
     char gtid[160];
     bool in_txn;
@@ -73,16 +75,29 @@ static int parse_pos(const char *flag, const char *s, uint64_t *out) {
     return 0;
 }
 
+/* Output is gathered in st->out and handed to stdout a megabyte at a time: messages are
+ * encoded straight into it, so no byte is copied between the formatter and write(2). */
+#define DECODE_FLUSH_AT ((size_t)1 << 20)
+
+static int out_flush(decode_state_t *st) {
+    if (st->out.len && fwrite(st->out.p, 1, st->out.len, stdout) != st->out.len) return -1;
+    bt_buf_reset(&st->out);
+    return 0;
+}
+
+static void out_line_done(decode_state_t *st) {
+    bt_buf_putc(&st->out, '\n');
+    if (st->out.len >= DECODE_FLUSH_AT) out_flush(st);
+}
+
 static int emit(decode_state_t *st, const bt_change_t *c) {
     unsigned n = bt_format_count(st->fmt, c);
     for (unsigned i = 0; i < n; i++) {
         bool null_value = false;
-        if (bt_format_encode(st->fmt, c, i, &st->key, &st->val, &null_value, st->err, sizeof st->err) < 0) return -1;
-        if (null_value) fputs("null\n", stdout);
-        else {
-            fwrite(st->val.p, 1, st->val.len, stdout);
-            fputc('\n', stdout);
-        }
+        if (bt_format_encode_append(st->fmt, c, i, &st->key, &st->out, &null_value, st->err, sizeof st->err) < 0)
+            return -1;
+        if (null_value) bt_buf_append(&st->out, "null", 4);
+        out_line_done(st);
     }
     return 0;
 }
@@ -146,8 +161,8 @@ static void emit_statement(decode_state_t *st, const bt_event_t *ev) {
     bt_jw_uint(&w, st->txn_seq);
     bt_jw_obj_end(&w);
     st->seq++;
-    fwrite(st->line.p, 1, st->line.len, stdout);
-    fputc('\n', stdout);
+    bt_buf_append(&st->out, st->line.p, st->line.len);
+    out_line_done(st);
 }
 
 static int handle_event(decode_state_t *st, bt_event_t *ev) {
@@ -239,19 +254,6 @@ static int handle_event(decode_state_t *st, bt_event_t *ev) {
     return 0;
 }
 
-/* Reads exactly n bytes; returns n, or fewer at the end of the file, or -1 on a read error. */
-static long read_full(gzFile gz, void *buf, size_t n) {
-    size_t got = 0;
-    while (got < n) {
-        unsigned chunk = n - got > (1u << 30) ? (1u << 30) : (unsigned)(n - got);
-        int r = gzread(gz, (char *)buf + got, chunk);
-        if (r < 0) return -1;
-        if (r == 0) break;
-        got += (size_t)r;
-    }
-    return (long)got;
-}
-
 static const char *base_name(const char *path) {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
@@ -265,20 +267,19 @@ static int decode_file(decode_state_t *st, const char *path, bool first, uint64_
         fprintf(stderr, "bintail decode: %s: %s\n", path, strerror(errno ? errno : EIO));
         return 1;
     }
-    gzbuffer(gz, 256 * 1024);
     st->file = base_name(path);
     bt_decoder_set_file(st->dec, st->file);
     int rc = 1;
-    uint8_t magic[4];
-    uint8_t *buf = NULL;
-    size_t cap = 0;
-    long n = read_full(gz, magic, 4);
+    bt_event_blocks_t eb;
+    bt_event_blocks_init(&eb, gz);
+    const uint8_t *magic;
+    long n = bt_event_blocks_take(&eb, 4, &magic);
     if (n != 4 || memcmp(magic, "\xfe" "bin", 4) != 0) {
         if (n == 4 && memcmp(magic, "\xfd" "bin", 4) == 0) {
             /* MySQL 8.0.14+ binlog_encryption=ON: a 512-byte header (version 1, then the keyring
              * key id as type 1 | length | text), then encrypted events. */
-            uint8_t h[64];
-            long hn = read_full(gz, h, sizeof h);
+            const uint8_t *h;
+            long hn = bt_event_blocks_peek(&eb, 64, &h);
             char key[64] = "";
             if (hn >= 3 && h[0] == 1 && h[1] == 1 && h[2] < sizeof key && (long)(3 + h[2]) <= hn)
                 snprintf(key, sizeof key, "%.*s", (int)h[2], (const char *)h + 3);
@@ -295,8 +296,8 @@ static int decode_file(decode_state_t *st, const char *path, bool first, uint64_
     bool fde_seen = false;
     for (;;) {
         if (last && stop && pos >= stop) break;
-        uint8_t hdr[19];
-        n = read_full(gz, hdr, sizeof hdr);
+        const uint8_t *hdr, *buf;
+        n = bt_event_blocks_peek(&eb, 19, &hdr);
         if (n < 0) {
             fprintf(stderr, "bintail decode: %s:%" PRIu64 ": read error\n", st->file, pos);
             goto done;
@@ -308,28 +309,21 @@ static int decode_file(decode_state_t *st, const char *path, bool first, uint64_
             goto done;
         }
         uint32_t size = (uint32_t)hdr[9] | (uint32_t)hdr[10] << 8 | (uint32_t)hdr[11] << 16 | (uint32_t)hdr[12] << 24;
+        uint8_t type = hdr[4];
         if (size < 19 || size > DECODE_MAX_EVENT) {
             fprintf(stderr, "bintail decode: %s:%" PRIu64 ": %s: impossible length: event_size %u\n", st->file, pos,
-                    bt_event_type_name(hdr[4]), size);
+                    bt_event_type_name(type), size);
             goto done;
         }
-        if (size > cap) {
-            size_t ncap = cap ? cap : 65536;
-            while (ncap < size) ncap *= 2;
-            uint8_t *nb = realloc(buf, ncap);
-            if (!nb) {
-                fprintf(stderr, "bintail decode: %s:%" PRIu64 ": out of memory for a %u-byte event\n", st->file, pos,
-                        size);
-                goto done;
-            }
-            buf = nb;
-            cap = ncap;
+        n = bt_event_blocks_take(&eb, size, &buf);
+        if (n < 0) {
+            fprintf(stderr, "bintail decode: %s:%" PRIu64 ": read error (or out of memory for a %u-byte event)\n",
+                    st->file, pos, size);
+            goto done;
         }
-        memcpy(buf, hdr, 19);
-        n = read_full(gz, buf + 19, size - 19);
-        if (n < 0 || (size_t)n < size - 19) {
+        if ((size_t)n < size) {
             fprintf(stderr, "bintail decode: truncated event at %s:%" PRIu64 " (%ld of %u bytes)\n", st->file, pos,
-                    n < 0 ? 0 : n + 19, size);
+                    n, size);
             goto done;
         }
         if (bt_decoder_feed(st->dec, buf, size, pos, st->err, sizeof st->err) < 0) {
@@ -349,7 +343,7 @@ static int decode_file(decode_state_t *st, const char *path, bool first, uint64_
             goto done;
         }
         pos += size;
-        if (!fde_seen && hdr[4] == BT_FORMAT_DESCRIPTION_EVENT) {
+        if (!fde_seen && type == BT_FORMAT_DESCRIPTION_EVENT) {
             fde_seen = true;
             if (first && start > 4) {
                 if (start < pos) {
@@ -363,6 +357,7 @@ static int decode_file(decode_state_t *st, const char *path, bool first, uint64_
                     *usage_error = true;
                     goto done;
                 }
+                bt_event_blocks_reset(&eb);
                 pos = start;
             }
         }
@@ -373,7 +368,7 @@ static int decode_file(decode_state_t *st, const char *path, bool first, uint64_
     }
     rc = 0;
 done:
-    free(buf);
+    bt_event_blocks_free(&eb);
     gzclose(gz);
     return rc;
 }
@@ -449,12 +444,10 @@ int bt_cmd_decode(int argc, char **argv) {
     st->dec = bt_decoder_new(&opts);
     st->fmt = bt_format_new(kind, &fopts, err, sizeof err);
     bt_buf_init(&st->key, 0);
-    bt_buf_init(&st->val, 0);
+    bt_buf_init(&st->out, 0);
     bt_buf_init(&st->line, 0);
     bt_buf_init(&st->rows_query, 0);
     int rc = 1;
-    static char outbuf[1 << 20];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     if (!st->dec || !st->fmt) {
         fprintf(stderr, "bintail decode: %s\n", st->fmt ? "out of memory" : err);
         goto out;
@@ -469,14 +462,14 @@ int bt_cmd_decode(int argc, char **argv) {
     }
     rc = 0;
 out:
-    if (fflush(stdout) != 0 && rc == 0) {
+    if ((out_flush(st) != 0 || fflush(stdout) != 0) && rc == 0) {
         fprintf(stderr, "bintail decode: writing to stdout failed: %s\n", strerror(errno));
         rc = 1;
     }
     bt_format_free(st->fmt);
     bt_decoder_free(st->dec);
     bt_buf_free(&st->key);
-    bt_buf_free(&st->val);
+    bt_buf_free(&st->out);
     bt_buf_free(&st->line);
     bt_buf_free(&st->rows_query);
     free(st);

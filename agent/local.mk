@@ -23,7 +23,7 @@ agent_libbtagent_a_SOURCES = \
 BT_AGENT_LIBS = agent/libbtagent.a alerts/libbtalerts.a throttle/libbtthrottle.a \
 	partitioner/libbtpartitioner.a codecs/libbtcodecs.a \
 	$(RDKAFKA_LIBS) $(MARIADB_LIBS) $(CURL_LIBS) $(OPENSSL_LIBS) $(PCRE2_LIBS) \
-	$(ZSTD_LIBS) $(LZ4_LIBS) $(SNAPPY_LIBS) $(ZLIB_LIBS) -lpthread -lm
+	$(ZSTD_LIBS) $(LZ4_LIBS) $(SNAPPY_LIBS) $(ZLIB_LIBS) $(LIBDEFLATE_LIBS) -lpthread -lm
 
 include $(top_srcdir)/agent/binlog/events.mk
 include $(top_srcdir)/agent/binlog/values.mk

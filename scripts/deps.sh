@@ -2,7 +2,7 @@
 # Sourced by scripts/test and scripts/demo. Runs `apt-get update` at most once.
 BT_DEBS="build-essential autoconf automake libtool pkg-config clang
   libmariadb-dev libmariadb-dev-compat librdkafka-dev libzstd-dev liblz4-dev libsnappy-dev
-  libcurl4-openssl-dev zlib1g-dev libssl-dev libpcre2-dev
+  libcurl4-openssl-dev zlib1g-dev libdeflate-dev libssl-dev libpcre2-dev
   mariadb-server mariadb-client kcat zstd lz4 gzip
   python3 python3-kafka python3-pymysql python3-lz4 python3-zstandard python3-snappy"
 

@@ -12,7 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <zlib.h>
+#include <libdeflate.h> /* CRC32 with carry-less multiply: 2-3x zlib's, and every byte is checked */
 
 bt_decoder_t *bt_decoder_new(const bt_decoder_opts_t *opts) {
     bt_decoder_t *dec = calloc(1, sizeof *dec);
@@ -221,18 +221,18 @@ int bt_decoder_feed(bt_decoder_t *dec, const uint8_t *ev, size_t len, uint64_t p
                                len);
         if (!dec->opts.skip_checksum) {
             uint32_t want = bt_le32(ev + len - BT_CRC_LEN);
-            uLong crc = crc32(0L, Z_NULL, 0);
+            uint32_t crc;
             if (fde && (ev[17] & BT_LOG_EVENT_BINLOG_IN_USE_F)) {
                 uint8_t flag = (uint8_t)(ev[17] & ~BT_LOG_EVENT_BINLOG_IN_USE_F);
-                crc = crc32(crc, ev, 17);
-                crc = crc32(crc, &flag, 1);
-                crc = crc32(crc, ev + 18, (uInt)(len - BT_CRC_LEN - 18));
+                crc = libdeflate_crc32(0, ev, 17);
+                crc = libdeflate_crc32(crc, &flag, 1);
+                crc = libdeflate_crc32(crc, ev + 18, len - BT_CRC_LEN - 18);
             } else {
-                crc = crc32(crc, ev, (uInt)(len - BT_CRC_LEN));
+                crc = libdeflate_crc32(0, ev, len - BT_CRC_LEN);
             }
             if ((uint32_t)crc != want)
                 return bt_dec_fail(dec, &c, err, errlen, "checksum mismatch: the event says 0x%08x, computed 0x%08x",
-                                   want, (uint32_t)crc);
+                                   want, crc);
         }
     }
     dec->ev = ev;

@@ -9,10 +9,10 @@ agent_libbtagent_a_SOURCES += \
 	agent/binlog/table_map.c \
 	agent/binlog/rows.c \
 	agent/binlog/payload.c \
-	agent/cmd_decode.c
+	agent/cmd_decode.c agent/event_blocks.h agent/event_blocks.c
 
 check_PROGRAMS += tests/unit/test_decoder
 tests_unit_test_decoder_SOURCES = tests/unit/test_decoder.c tests/unit/tap.h
-tests_unit_test_decoder_LDADD = agent/libbtagent.a $(BT_CODECS_LIBS) -lm
+tests_unit_test_decoder_LDADD = agent/libbtagent.a $(BT_CODECS_LIBS) $(LIBDEFLATE_LIBS) -lm
 
 EXTRA_DIST += tests/fuzz scripts/fuzz tests/lib/crosscheck_mysqlbinlog.py

@@ -8,6 +8,6 @@ agent_libbtagent_a_SOURCES += \
 
 check_PROGRAMS += tests/unit/test_values tests/unit/test_json_binary
 tests_unit_test_values_SOURCES = tests/unit/test_values.c tests/unit/tap.h
-tests_unit_test_values_LDADD = agent/libbtagent.a $(ZLIB_LIBS) -lm
+tests_unit_test_values_LDADD = agent/libbtagent.a $(ZLIB_LIBS) $(LIBDEFLATE_LIBS) -lm
 tests_unit_test_json_binary_SOURCES = tests/unit/test_json_binary.c tests/unit/tap.h
-tests_unit_test_json_binary_LDADD = agent/libbtagent.a $(ZLIB_LIBS) -lm
+tests_unit_test_json_binary_LDADD = agent/libbtagent.a $(ZLIB_LIBS) $(LIBDEFLATE_LIBS) -lm

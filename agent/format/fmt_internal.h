@@ -20,6 +20,11 @@ struct bt_format {
     char *server_name;
     char *connector;
     bt_buf_t scratch; /* per-message scratch text (key names, Latin-1 conversions, type names) */
+    /* Debezium: the "source" object rendered up to its "row": member, reused for every row of
+     * a rows event (all it holds but the row number is per event); src_fields is what it was
+     * rendered from, compared field by field before reuse. */
+    bt_buf_t src_prefix;
+    bt_buf_t src_fields;
 };
 
 /* Per-format entry points. count never fails; encode writes message idx of c (idx < count). */

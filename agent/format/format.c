@@ -70,6 +70,8 @@ bt_format_t *bt_format_new(bt_format_kind_t kind, const bt_format_opts_t *opts, 
     f->server_name = strdup(name);
     f->connector = strdup(conn);
     bt_buf_init(&f->scratch, FMT_SCRATCH_MAX);
+    bt_buf_init(&f->src_prefix, FMT_SCRATCH_MAX);
+    bt_buf_init(&f->src_fields, FMT_SCRATCH_MAX);
     if (!f->server_name || !f->connector) {
         bt_format_free(f);
         bt_errf(err, errlen, "format %s: out of memory", fmt_ops[kind].name);
@@ -83,6 +85,8 @@ void bt_format_free(bt_format_t *f) {
     free(f->server_name);
     free(f->connector);
     bt_buf_free(&f->scratch);
+    bt_buf_free(&f->src_prefix);
+    bt_buf_free(&f->src_fields);
     free(f);
 }
 
@@ -91,18 +95,29 @@ unsigned bt_format_count(const bt_format_t *f, const bt_change_t *c) {
     return fmt_ops[f->kind].count(f, c);
 }
 
-int bt_format_encode(bt_format_t *f, const bt_change_t *c, unsigned idx, bt_buf_t *key, bt_buf_t *val,
-                     bool *null_value, char *err, size_t errlen) {
+int bt_format_encode_append(bt_format_t *f, const bt_change_t *c, unsigned idx, bt_buf_t *key, bt_buf_t *val,
+                            bool *null_value, char *err, size_t errlen) {
     if (!f || !c || !key || !val || !null_value) return bt_errf(err, errlen, "format: missing argument");
     const fmt_ops_t *ops = &fmt_ops[f->kind];
     bt_buf_reset(key);
-    bt_buf_reset(val);
     *null_value = false;
     unsigned n = ops->count(f, c);
     if (idx >= n)
         return bt_errf(err, errlen, "format %s: message %u asked of a change that makes %u", ops->name, idx,
                           n);
-    return ops->encode(f, c, idx, key, val, null_value, err, errlen);
+    size_t start = val->len;
+    int rc = ops->encode(f, c, idx, key, val, null_value, err, errlen);
+    if (rc < 0 && val->len > start) { /* never leave half a message behind */
+        val->len = start;
+        val->p[start] = 0;
+    }
+    return rc;
+}
+
+int bt_format_encode(bt_format_t *f, const bt_change_t *c, unsigned idx, bt_buf_t *key, bt_buf_t *val,
+                     bool *null_value, char *err, size_t errlen) {
+    if (val) bt_buf_reset(val);
+    return bt_format_encode_append(f, c, idx, key, val, null_value, err, errlen);
 }
 
 void bt_format_pk_bytes(const bt_change_t *c, bt_buf_t *out) {

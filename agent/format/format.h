@@ -71,6 +71,11 @@ unsigned bt_format_count(const bt_format_t *f, const bt_change_t *c);
  * val is reset and filled, or *null_value set for a tombstone. Returns 0, -1 with err. */
 int bt_format_encode(bt_format_t *f, const bt_change_t *c, unsigned idx, bt_buf_t *key, bt_buf_t *val,
                      bool *null_value, char *err, size_t errlen);
+/* bt_format_encode, the value appended to what val already holds (key still reset): a caller
+ * that writes many messages into one buffer saves a copy per message. On failure val is left
+ * as it was; a null value (tombstone) appends nothing. */
+int bt_format_encode_append(bt_format_t *f, const bt_change_t *c, unsigned idx, bt_buf_t *key, bt_buf_t *val,
+                            bool *null_value, char *err, size_t errlen);
 /* The primary-key bytes used for partitioning (`--partition-by pk`): a canonical JSON object
  * of the key columns, identical for every format; empty when the table has no key. */
 void bt_format_pk_bytes(const bt_change_t *c, bt_buf_t *out);

@@ -4,6 +4,9 @@
 #include "agent/util/utf8.h"
 
 #include <float.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -44,31 +47,6 @@ void bt_jw_obj_end(bt_jw_t *w) { close_container(w, '}'); }
 void bt_jw_arr_begin(bt_jw_t *w) { open_container(w, '['); }
 void bt_jw_arr_end(bt_jw_t *w) { close_container(w, ']'); }
 
-void bt_jw_key(bt_jw_t *w, const char *key) {
-    /* One reservation for the comma, the quoted key and the colon. */
-    size_t kl = strlen(key);
-    char *o = bt_buf_reserve(w->b, kl + 4);
-    if (!o) return;
-    size_t n = 0;
-    if (w->after_key) w->after_key = false;
-    else if (w->need_comma[w->depth]) o[n++] = ',';
-    w->need_comma[w->depth] = true;
-    o[n++] = '"';
-    memcpy(o + n, key, kl), n += kl;
-    o[n++] = '"';
-    o[n++] = ':';
-    bt_buf_commit(w->b, n);
-    w->after_key = true;
-}
-
-void bt_jw_keyn(bt_jw_t *w, const char *key, size_t n) {
-    before_item(w);
-    bt_buf_putc(w->b, '"');
-    bt_json_escape(w->b, key, n);
-    bt_buf_append(w->b, "\":", 2);
-    w->after_key = true;
-}
-
 /* Bytes a JSON string can carry as they are: printable ASCII other than '"' and '\\'. */
 static const bool json_plain[256] = {
 #define R8(x) x, x, x, x, x, x, x, x
@@ -80,114 +58,286 @@ static const bool json_plain[256] = {
 #undef R8
 };
 
-/* Whether any of the 8 bytes in w needs attention: >= 0x80, < 0x20, '"' or '\\'. The usual
- * "has a zero byte" bit tricks; false positives cannot happen for bytes below 0x80. */
-static inline bool word_special(uint64_t w) {
+/* The high bit of each of the 8 bytes of w that needs attention: >= 0x80, < 0x20, '"' or '\\'
+ * (the usual "has a zero byte" bit tricks). Borrows can flag bytes above a flagged one, so
+ * only the lowest flag is exact: with little-endian loads that is the first special byte. */
+static inline uint64_t word_special_mask(uint64_t w) {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
     uint64_t lt20 = (w - ones * 0x20) & ~w;
     uint64_t is_q = (q - ones) & ~q;
     uint64_t is_bs = (bs - ones) & ~bs;
-    return ((w | lt20 | is_q | is_bs) & highs) != 0;
+    return (w | lt20 | is_q | is_bs) & highs;
+}
+
+/* 8 bytes with the first in the lowest position, whatever the machine's byte order. */
+static inline uint64_t load_le64(const unsigned char *s) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+/* Bytes before the first special one, given a nonzero word_special_mask of load_le64. */
+static inline size_t first_special(uint64_t mask) { return (size_t)__builtin_ctzll(mask) >> 3; }
+
+/* Room for a separator and n more bytes; writes the separating comma when one is due and
+ * returns where the item goes (NULL when the buffer cap is hit). The item's writer ends with
+ * item_done. One reservation per item keeps the per-field cost to a few stores. */
+static inline char *item_begin(bt_jw_t *w, size_t n) {
+    char *o = bt_buf_room(w->b, n + 1);
+    if (!o) return NULL;
+    if (w->after_key) w->after_key = false;
+    else if (w->need_comma[w->depth]) *o++ = ',';
+    w->need_comma[w->depth] = true;
+    return o;
+}
+
+static inline void item_done(bt_jw_t *w, const char *end) {
+    bt_buf_commit(w->b, (size_t)(end - (w->b->p + w->b->len)));
+}
+
+static inline void put_item(bt_jw_t *w, const char *s, size_t n) {
+    char *o = item_begin(w, n);
+    if (!o) return;
+    memcpy(o, s, n);
+    item_done(w, o + n);
+}
+
+void bt_jw_key(bt_jw_t *w, const char *key) {
+    size_t kl = strlen(key);
+    char *o = item_begin(w, kl + 3);
+    if (!o) return;
+    *o++ = '"';
+    memcpy(o, key, kl), o += kl;
+    *o++ = '"';
+    *o++ = ':';
+    item_done(w, o);
+    w->after_key = true;
+}
+
+/* Escapes one byte that is not plain at s (n bytes left) into o; returns the bytes written and
+ * sets *used to the input bytes consumed. o needs room for 6 bytes. */
+static inline __attribute__((always_inline)) size_t escape_one(char *o, const unsigned char *s, size_t n,
+                                                               size_t *used) {
+    static const char hex[] = "0123456789abcdef";
+    unsigned char c = s[0];
+    *used = 1;
+    if (c >= 0x80) {
+        size_t l = bt_utf8_seq_len(s, n);
+        if (!l) {
+            memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD for a byte that is not UTF-8 */
+            return 3;
+        }
+        memcpy(o, s, l);
+        *used = l;
+        return l;
+    }
+    /* The second byte of the two-byte escapes; 0: \u00XX. A table, not a switch: quotes are
+     * common in text (JSON documents in a column are full of them) and a jump table's
+     * indirect branch mispredicts on every change of character. */
+    static const char esc2[0x80] = {['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r',
+                                    ['\t'] = 't', ['\b'] = 'b', ['\f'] = 'f'};
+    o[0] = '\\';
+    if (esc2[c]) {
+        o[1] = esc2[c];
+        return 2;
+    }
+    o[1] = 'u', o[2] = '0', o[3] = '0';
+    o[4] = hex[c >> 4], o[5] = hex[c & 15];
+    return 6;
+}
+
+#ifdef __SSE2__
+/* Bit k set when byte k of v needs attention. Signed compare: bytes >= 0x80 are negative, so
+ * "< 0x20" catches them together with the control characters. */
+static inline unsigned special_mask16(__m128i v) {
+    __m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    __m128i bs = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    __m128i lo = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q, bs), lo));
+}
+#endif
+
+/* Escapes s[*pi, end) into o, which has room for 6 bytes per input byte plus 4 (a UTF-8
+ * sequence may run on past end, up to n). Plain bytes are checked and copied 16 (or 8) at a
+ * time, and a block with a special byte still copies the plain bytes before it in one store.
+ * Returns the new end of the output and advances *pi. This is the hot loop of every message. */
+static inline char *escape_span(char *o, const unsigned char *s, size_t *pi, size_t end, size_t n) {
+    size_t i = *pi;
+    while (i < end) {
+        size_t k;
+#ifdef __SSE2__
+        if (i + 16 <= end) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            _mm_storeu_si128((__m128i *)(void *)o, v);
+            unsigned m = special_mask16(v);
+            if (!m) {
+                o += 16, i += 16;
+                continue;
+            }
+            if (!(m & (unsigned)_mm_movemask_epi8(v))) {
+                /* Only ASCII specials (quotes, say): all of them from the one load, so the
+                 * next load does not wait on each escape. Plain stretches are copied from
+                 * a padded copy of the block, which fixed 16-byte copies cannot overrun. */
+                unsigned char blk[32];
+                _mm_storeu_si128((__m128i *)(void *)blk, v);
+                unsigned from = 0;
+                while (m) {
+                    unsigned at = (unsigned)__builtin_ctz(m);
+                    memcpy(o, blk + from, 16);
+                    o += at - from;
+                    size_t used;
+                    o += escape_one(o, blk + at, 1, &used);
+                    from = at + 1;
+                    m &= m - 1;
+                }
+                memcpy(o, blk + from, 16);
+                o += 16 - from, i += 16;
+                continue;
+            }
+            k = (size_t)__builtin_ctz(m);
+            o += k, i += k;
+            goto special;
+        }
+#endif
+        if (i + 8 <= end) {
+            uint64_t m = word_special_mask(load_le64(s + i));
+            memcpy(o, s + i, 8);
+            if (!m) {
+                o += 8, i += 8;
+                continue;
+            }
+            k = first_special(m);
+            o += k, i += k;
+            goto special;
+        }
+        if (json_plain[s[i]]) {
+            *o++ = (char)s[i++];
+            continue;
+        }
+    special:;
+        size_t used;
+        o += escape_one(o, s + i, n - i, &used);
+        i += used;
+    }
+    *pi = i;
+    return o;
+}
+
+/* Input bytes escaped per reservation. */
+#define ESCAPE_CHUNK ((size_t)16384)
+
+/* Whether b can take `need` more bytes without reaching its cap: the worst-case reservation
+ * must never be what hits the cap when the real output would fit. */
+static inline bool room_below_cap(const bt_buf_t *b, size_t need) {
+    size_t max = b->max ? b->max : BT_BUF_DEFAULT_MAX;
+    return max > b->len && max - b->len >= need;
 }
 
 void bt_json_escape(bt_buf_t *b, const char *str, size_t n) {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0, run = 0;
-    /* Copy runs of plain bytes in one append; only specials break the run. Text is mostly
-     * plain ASCII, so it is checked 8 bytes at a time. */
+    size_t i = 0;
     while (i < n) {
-        if (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (!word_special(w)) {
-                i += 8;
-                run += 8;
-                continue;
-            }
-        }
-        unsigned char c = s[i];
-        if (json_plain[c]) {
-            i++;
-            run++;
+        size_t chunk = n - i < ESCAPE_CHUNK ? n - i : ESCAPE_CHUNK;
+        while (chunk > 0 && !room_below_cap(b, chunk * 6 + 4)) chunk /= 2;
+        if (chunk == 0) { /* at the cap: exact appends, so the cap is hit only by real output */
+            char tmp[6];
+            size_t used = 1, k = 1;
+            if (json_plain[s[i]]) tmp[0] = (char)s[i];
+            else k = escape_one(tmp, s + i, n - i, &used);
+            if (!bt_buf_append(b, tmp, k)) return;
+            i += used;
             continue;
         }
-        if (run) bt_buf_append(b, s + i - run, run);
-        run = 0;
-        if (c >= 0x80) {
-            size_t l = bt_utf8_seq_len(s + i, n - i);
-            if (l) bt_buf_append(b, s + i, l), i += l;
-            else bt_buf_append(b, "\xEF\xBF\xBD", 3), i++;
-            continue;
-        }
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        switch (c) {
-        case '"': esc[1] = '"'; bt_buf_append(b, esc, 2); break;
-        case '\\': esc[1] = '\\'; bt_buf_append(b, esc, 2); break;
-        case '\n': esc[1] = 'n'; bt_buf_append(b, esc, 2); break;
-        case '\r': esc[1] = 'r'; bt_buf_append(b, esc, 2); break;
-        case '\t': esc[1] = 't'; bt_buf_append(b, esc, 2); break;
-        case '\b': esc[1] = 'b'; bt_buf_append(b, esc, 2); break;
-        case '\f': esc[1] = 'f'; bt_buf_append(b, esc, 2); break;
-        default:
-            esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-            esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
-            bt_buf_append(b, esc, 6);
-        }
-        i++;
+        char *o0 = bt_buf_room(b, chunk * 6 + 4);
+        if (!o0) return;
+        char *o = escape_span(o0, s, &i, i + chunk, n);
+        bt_buf_commit(b, (size_t)(o - o0));
     }
-    if (run) bt_buf_append(b, s + i - run, run);
 }
 
-void bt_jw_strn(bt_jw_t *w, const char *s, size_t n) {
-    before_item(w);
-    bt_buf_putc(w->b, '"');
-    bt_json_escape(w->b, s, n);
-    bt_buf_putc(w->b, '"');
+/* A quoted string (with its colon for a key): in one reservation and one pass when the worst
+ * case fits, else through bt_json_escape's chunks. */
+static void put_string(bt_jw_t *w, const char *s, size_t n, bool key) {
+    if (n <= ESCAPE_CHUNK && room_below_cap(w->b, n * 6 + 8)) {
+        char *o = item_begin(w, n * 6 + 7);
+        if (!o) return;
+        *o++ = '"';
+        size_t i = 0;
+        o = escape_span(o, (const unsigned char *)s, &i, n, n);
+        *o++ = '"';
+        if (key) *o++ = ':';
+        item_done(w, o);
+    } else {
+        before_item(w);
+        bt_buf_putc(w->b, '"');
+        bt_json_escape(w->b, s, n);
+        if (key) bt_buf_append(w->b, "\":", 2);
+        else bt_buf_putc(w->b, '"');
+    }
+    if (key) w->after_key = true;
 }
 
-void bt_jw_str(bt_jw_t *w, const char *s) { bt_jw_strn(w, s, strlen(s)); }
+void bt_jw_keyn(bt_jw_t *w, const char *key, size_t n) { put_string(w, key, n, true); }
 
-/* Integer to decimal text without printf: this runs for most fields of most messages. */
-static int fmt_u64(char *out, uint64_t v) {
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+void bt_jw_strn(bt_jw_t *w, const char *s, size_t n) { put_string(w, s, n, false); }
+
+void bt_jw_str(bt_jw_t *w, const char *s) { put_string(w, s, strlen(s), false); }
+
+/* Integer to decimal text without printf, two digits per division: this runs for most fields
+ * of most messages. Returns the length; out needs 20 bytes. */
+static inline int fmt_u64(char *out, uint64_t v) {
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
+    char tmp[20];
+    char *e = tmp + sizeof tmp, *p = e;
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        p -= 2;
+        p[0] = pairs[d], p[1] = pairs[d + 1];
+    }
+    if (v >= 10) {
+        p -= 2;
+        p[0] = pairs[v * 2], p[1] = pairs[v * 2 + 1];
+    } else {
+        *--p = (char)('0' + v);
+    }
+    int n = (int)(e - p);
+    memcpy(out, p, (size_t)n);
     return n;
 }
 
 void bt_jw_int(bt_jw_t *w, int64_t v) {
-    char buf[24];
-    int n = 0;
+    char *o = item_begin(w, 21);
+    if (!o) return;
     uint64_t u = (uint64_t)v;
     if (v < 0) {
-        buf[n++] = '-';
+        *o++ = '-';
         u = 0 - u;
     }
-    n += fmt_u64(buf + n, u);
-    before_item(w);
-    bt_buf_append(w->b, buf, (size_t)n);
+    o += fmt_u64(o, u);
+    item_done(w, o);
 }
 
 void bt_jw_uint(bt_jw_t *w, uint64_t v) {
-    char buf[24];
-    int n = fmt_u64(buf, v);
-    before_item(w);
-    bt_buf_append(w->b, buf, (size_t)n);
+    char *o = item_begin(w, 20);
+    if (!o) return;
+    o += fmt_u64(o, v);
+    item_done(w, o);
 }
 
 void bt_jw_uint_str(bt_jw_t *w, uint64_t v) {
-    char buf[26];
-    buf[0] = '"';
-    int n = 1 + fmt_u64(buf + 1, v);
-    buf[n++] = '"';
-    before_item(w);
-    bt_buf_append(w->b, buf, (size_t)n);
+    char *o = item_begin(w, 22);
+    if (!o) return;
+    *o++ = '"';
+    o += fmt_u64(o, v);
+    *o++ = '"';
+    item_done(w, o);
 }
 
 /* Lay out the shortest round-trip digits the way JavaScript's Number#toString does (fixed
@@ -258,8 +408,7 @@ void bt_jw_double(bt_jw_t *w, double v) {
     }
     char buf[32];
     int n = bt_fmt_double(buf, v);
-    before_item(w);
-    bt_buf_append(w->b, buf, (size_t)n);
+    put_item(w, buf, (size_t)n);
 }
 
 void bt_jw_float(bt_jw_t *w, float v) {
@@ -269,25 +418,17 @@ void bt_jw_float(bt_jw_t *w, float v) {
     }
     char buf[32];
     int n = bt_fmt_float(buf, v);
-    before_item(w);
-    bt_buf_append(w->b, buf, (size_t)n);
+    put_item(w, buf, (size_t)n);
 }
 
 void bt_jw_bool(bt_jw_t *w, bool v) {
-    before_item(w);
-    if (v) bt_buf_append(w->b, "true", 4);
-    else bt_buf_append(w->b, "false", 5);
+    if (v) put_item(w, "true", 4);
+    else put_item(w, "false", 5);
 }
 
-void bt_jw_null(bt_jw_t *w) {
-    before_item(w);
-    bt_buf_append(w->b, "null", 4);
-}
+void bt_jw_null(bt_jw_t *w) { put_item(w, "null", 4); }
 
-void bt_jw_raw(bt_jw_t *w, const char *json, size_t n) {
-    before_item(w);
-    bt_buf_append(w->b, json, n);
-}
+void bt_jw_raw(bt_jw_t *w, const char *json, size_t n) { put_item(w, json, n); }
 
 void bt_base64_append(bt_buf_t *b, const void *data, size_t n) {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -51,7 +51,12 @@ static inline bool bt_buf_putc(bt_buf_t *b, char c) {
 }
 static inline bool bt_buf_puts(bt_buf_t *b, const char *s) { return bt_buf_append(b, s, strlen(s)); }
 bool bt_buf_printf(bt_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Commit n bytes written into the space returned by bt_buf_reserve. */
+/* bt_buf_reserve with the common case (room already there) inline. */
+static inline char *bt_buf_room(bt_buf_t *b, size_t n) {
+    if (b->len + n < b->cap) return b->p + b->len;
+    return bt_buf_reserve(b, n);
+}
+/* Commit n bytes written into the space returned by bt_buf_reserve or bt_buf_room. */
 static inline void bt_buf_commit(bt_buf_t *b, size_t n) {
     b->len += n;
     b->p[b->len] = 0;

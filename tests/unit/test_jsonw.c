@@ -1,11 +1,144 @@
 /* test_jsonw.c: the JSON writer: commas, escaping, invalid UTF-8, numbers, base64. */
 #include <float.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "agent/json/jsonw.h"
 #include "tests/unit/tap.h"
+
+#define diag(...) (printf("# " __VA_ARGS__), printf("\n"))
+
+/* Byte-at-a-time reference of the escaping rules, to check the writer's block-at-a-time paths. */
+static size_t ref_seq_len(const unsigned char *s, size_t n) {
+    unsigned char c = s[0];
+    if (c >= 0xC2 && c <= 0xDF) return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
+        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0)) return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
+        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90)) return 0;
+        return 4;
+    }
+    return 0;
+}
+
+static void ref_escape(bt_buf_t *out, const unsigned char *s, size_t n) {
+    bt_buf_putc(out, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        char tmp[8];
+        if (c >= 0x80) {
+            size_t l = ref_seq_len(s + i, n - i);
+            if (l) bt_buf_append(out, s + i, l), i += l;
+            else bt_buf_append(out, "\xef\xbf\xbd", 3), i++;
+            continue;
+        }
+        if (c == '"' || c == '\\') snprintf(tmp, sizeof tmp, "\\%c", c);
+        else if (c == '\n') snprintf(tmp, sizeof tmp, "\\n");
+        else if (c == '\r') snprintf(tmp, sizeof tmp, "\\r");
+        else if (c == '\t') snprintf(tmp, sizeof tmp, "\\t");
+        else if (c == '\b') snprintf(tmp, sizeof tmp, "\\b");
+        else if (c == '\f') snprintf(tmp, sizeof tmp, "\\f");
+        else if (c < 0x20) snprintf(tmp, sizeof tmp, "\\u%04x", c);
+        else tmp[0] = (char)c, tmp[1] = 0;
+        bt_buf_puts(out, tmp);
+        i++;
+    }
+    bt_buf_putc(out, '"');
+}
+
+/* Random text from pieces that stress the block paths: plain runs, quotes, backslashes,
+ * control bytes, valid and broken UTF-8, at every offset within a 16-byte block. */
+static size_t random_text(unsigned char *s, size_t cap, unsigned *seed) {
+    static const char *const pieces[] = {"a", "hello world ", "\"", "\\", "\n", "\x01", "\x1f", "\x7f",
+                                         "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xc3",
+                                         "\xe2\x82", "\xed\xa0\x80", "{\"k\": \"v\"}", "0123456789abcdef"};
+    size_t n = 0, target = (size_t)(rand_r(seed) % (unsigned)cap);
+    while (n < target) {
+        const char *p = pieces[rand_r(seed) % (sizeof pieces / sizeof pieces[0])];
+        size_t l = strlen(p);
+        if (n + l > cap) break;
+        memcpy(s + n, p, l);
+        n += l;
+    }
+    return n;
+}
+
+static void check_escaping_against_reference(void) {
+    static unsigned char text[50000];
+    bt_buf_t got, want;
+    bt_buf_init(&got, 0);
+    bt_buf_init(&want, 0);
+    unsigned seed = 12345;
+    int bad = 0, runs = 0;
+    for (int r = 0; r < 3000; r++, runs++) {
+        size_t n = random_text(text, r < 2990 ? 200 : sizeof text, &seed);
+        bt_buf_reset(&got);
+        bt_buf_reset(&want);
+        bt_jw_t w;
+        bt_jw_init(&w, &got);
+        bt_jw_strn(&w, (const char *)text, n);
+        ref_escape(&want, text, n);
+        if (got.len != want.len || memcmp(got.p, want.p, got.len) != 0) {
+            if (!bad) diag("first difference at run %d, %zu input bytes", r, n);
+            bad++;
+        }
+    }
+    ok(bad == 0, "escaping matches the byte-at-a-time reference on %d random texts (up to 50000 bytes)", runs);
+
+    /* The worst-case reservation never trips the cap: a buffer capped at exactly the output
+     * takes it, one byte less fails. */
+    size_t n = random_text(text, 3000, &seed);
+    bt_buf_reset(&want);
+    ref_escape(&want, text, n);
+    bt_buf_t capped;
+    bt_buf_init(&capped, want.len);
+    bt_jw_t w;
+    bt_jw_init(&w, &capped);
+    bt_jw_strn(&w, (const char *)text, n);
+    ok(!capped.failed && capped.len == want.len && memcmp(capped.p, want.p, want.len) == 0,
+       "a %zu-byte string fits a buffer capped at exactly its %zu escaped bytes", n, want.len);
+    bt_buf_free(&capped);
+    bt_buf_init(&capped, want.len - 1);
+    bt_jw_init(&w, &capped);
+    bt_jw_strn(&w, (const char *)text, n);
+    ok(capped.failed, "and fails one byte below");
+    bt_buf_free(&capped);
+    bt_buf_free(&got);
+    bt_buf_free(&want);
+}
+
+static void check_integers(void) {
+    bt_buf_t b;
+    bt_buf_init(&b, 0);
+    int bad = 0;
+    uint64_t v = 1;
+    for (int d = 0; d < 20; d++, v *= 10) {
+        uint64_t cases[] = {v - 1, v, v + 1, v * 9 / 2};
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char want[32];
+            bt_jw_t w;
+            bt_buf_reset(&b);
+            bt_jw_init(&w, &b);
+            bt_jw_uint(&w, cases[i]);
+            snprintf(want, sizeof want, "%" PRIu64, cases[i]);
+            if (strcmp(b.p, want) != 0) bad++, diag("uint %s written as %s", want, b.p);
+            bt_buf_reset(&b);
+            bt_jw_init(&w, &b);
+            bt_jw_int(&w, -(int64_t)(cases[i] >> 1));
+            snprintf(want, sizeof want, "%" PRId64, -(int64_t)(cases[i] >> 1));
+            if (strcmp(b.p, want) != 0) bad++, diag("int %s written as %s", want, b.p);
+        }
+    }
+    ok(bad == 0, "integers at every power-of-ten boundary match printf");
+    bt_buf_free(&b);
+}
 
 int main(void) {
     bt_buf_t b;
@@ -103,5 +236,7 @@ int main(void) {
     ok(!bt_buf_append(&small, "0123456789", 10) && small.failed, "append over the cap fails and says so");
     bt_buf_free(&small);
     bt_buf_free(&b);
+    check_escaping_against_reference();
+    check_integers();
     return tap_done();
 }

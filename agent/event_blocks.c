@@ -1,0 +1,63 @@
+/* event_blocks.c: see event_blocks.h. */
+#include "agent/event_blocks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads are at least this large, so gzread fills our buffer directly (its own is smaller). */
+#define BLOCK ((size_t)1 << 20)
+
+void bt_event_blocks_init(bt_event_blocks_t *eb, gzFile gz) {
+    memset(eb, 0, sizeof *eb);
+    eb->gz = gz;
+}
+
+void bt_event_blocks_free(bt_event_blocks_t *eb) {
+    free(eb->buf);
+    memset(eb, 0, sizeof *eb);
+}
+
+void bt_event_blocks_reset(bt_event_blocks_t *eb) {
+    eb->start = eb->end = 0;
+    eb->eof = 0;
+}
+
+/* Makes n bytes available from start, reading more as needed; returns how many are (<= n only
+ * at the end of the file), or -1. */
+static long fill(bt_event_blocks_t *eb, size_t n) {
+    while (eb->end - eb->start < n && !eb->eof) {
+        if (eb->start > 0 && eb->cap - eb->start < n + BLOCK) { /* move the unread tail to the front */
+            memmove(eb->buf, eb->buf + eb->start, eb->end - eb->start);
+            eb->end -= eb->start;
+            eb->start = 0;
+        }
+        if (eb->cap - eb->end < BLOCK || eb->cap < n) {
+            size_t ncap = eb->cap ? eb->cap : 4 * BLOCK;
+            while (ncap < eb->end + BLOCK || ncap < n) ncap *= 2;
+            uint8_t *nb = realloc(eb->buf, ncap);
+            if (!nb) return -1;
+            eb->buf = nb;
+            eb->cap = ncap;
+        }
+        size_t want = eb->cap - eb->end;
+        if (want > (1u << 30)) want = 1u << 30; /* gzread takes an unsigned int */
+        int r = gzread(eb->gz, eb->buf + eb->end, (unsigned)want);
+        if (r < 0) return -1;
+        if (r == 0) eb->eof = 1;
+        eb->end += (size_t)r;
+    }
+    size_t have = eb->end - eb->start;
+    return (long)(have < n ? have : n);
+}
+
+long bt_event_blocks_peek(bt_event_blocks_t *eb, size_t n, const uint8_t **p) {
+    long got = fill(eb, n);
+    *p = eb->buf ? eb->buf + eb->start : NULL;
+    return got;
+}
+
+long bt_event_blocks_take(bt_event_blocks_t *eb, size_t n, const uint8_t **p) {
+    long got = bt_event_blocks_peek(eb, n, p);
+    if (got == (long)n) eb->start += n;
+    return got;
+}

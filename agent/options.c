@@ -78,8 +78,9 @@ const bt_opt_t bt_options[] = {
     {"oversize", 0, BT_OPT_CHOICE, OFF(oversize), "fail", "fail|skip|drop-columns", 0, 0, "Output", "POLICY",
      "What to do with a message over --max-record-bytes: stop with an error, skip it (counted and logged), "
      "or replace the largest columns with null."},
-    {"queue-max-bytes", 0, BT_OPT_SIZE, OFF(queue_max_bytes), "256MB", NULL, 1024 * 1024, 1e12, "Output", "SIZE",
-     "Memory for messages waiting for delivery; reading pauses when it is full."},
+    {"queue-max-bytes", 0, BT_OPT_SIZE, OFF(queue_max_bytes), "32MB", NULL, 1024 * 1024, 1e12, "Output", "SIZE",
+     "Memory for messages waiting for delivery (the Kafka Java producer's buffer.memory); reading pauses when it "
+     "is full. At least --max-record-bytes."},
     {"create-topics", 0, BT_OPT_FLAG, OFF(create_topics), NULL, NULL, 0, 0, "Output", NULL,
      "Create missing topics with the Admin API (compacted for --format upsert)."},
     {"topic-partitions", 0, BT_OPT_INT, OFF(topic_partitions), "6", NULL, 1, 100000, "Output", "N",
@@ -374,6 +375,12 @@ int bt_config_check(const bt_config_t *cfg, char *err, size_t errlen) {
     }
     if (cfg->sink && !strncmp(cfg->sink, "file:", 5) && !cfg->sink[5]) {
         snprintf(err, errlen, "--sink file:PATH needs a path");
+        return -1;
+    }
+    if (cfg->queue_max_bytes < cfg->max_record_bytes) {
+        snprintf(err, errlen, "--queue-max-bytes (%lld) is smaller than --max-record-bytes (%lld): a message that "
+                 "size could never be queued; raise --queue-max-bytes", (long long)cfg->queue_max_bytes,
+                 (long long)cfg->max_record_bytes);
         return -1;
     }
     if (cfg->lag_critical_ms < cfg->lag_warning_ms) {

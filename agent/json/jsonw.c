@@ -106,8 +106,7 @@ static inline void put_item(bt_jw_t *w, const char *s, size_t n) {
     item_done(w, o + n);
 }
 
-void bt_jw_key(bt_jw_t *w, const char *key) {
-    size_t kl = strlen(key);
+void bt_jw_key_plain(bt_jw_t *w, const char *key, size_t kl) {
     char *o = item_begin(w, kl + 3);
     if (!o) return;
     *o++ = '"';
@@ -284,8 +283,6 @@ static void put_string(bt_jw_t *w, const char *s, size_t n, bool key) {
 void bt_jw_keyn(bt_jw_t *w, const char *key, size_t n) { put_string(w, key, n, true); }
 
 void bt_jw_strn(bt_jw_t *w, const char *s, size_t n) { put_string(w, s, n, false); }
-
-void bt_jw_str(bt_jw_t *w, const char *s) { put_string(w, s, strlen(s), false); }
 
 /* Integer to decimal text without printf, two digits per division: this runs for most fields
  * of most messages. Returns the length; out needs 20 bytes. */

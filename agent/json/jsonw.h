@@ -28,10 +28,12 @@ void bt_jw_obj_end(bt_jw_t *w);
 void bt_jw_arr_begin(bt_jw_t *w);
 void bt_jw_arr_end(bt_jw_t *w);
 /* Object key; `key` must need no escaping (a literal) for bt_jw_key, any bytes for bt_jw_keyn. */
-void bt_jw_key(bt_jw_t *w, const char *key);
+void bt_jw_key_plain(bt_jw_t *w, const char *key, size_t n);
+/* Inline so that the length of a literal key is known at compile time. */
+static inline void bt_jw_key(bt_jw_t *w, const char *key) { bt_jw_key_plain(w, key, strlen(key)); }
 void bt_jw_keyn(bt_jw_t *w, const char *key, size_t n);
-void bt_jw_str(bt_jw_t *w, const char *s);
 void bt_jw_strn(bt_jw_t *w, const char *s, size_t n);
+static inline void bt_jw_str(bt_jw_t *w, const char *s) { bt_jw_strn(w, s, strlen(s)); }
 void bt_jw_int(bt_jw_t *w, int64_t v);
 void bt_jw_uint(bt_jw_t *w, uint64_t v);
 void bt_jw_double(bt_jw_t *w, double v);

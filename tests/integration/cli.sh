@@ -21,6 +21,9 @@ grep -q -- "--binlog-dir" "$BT_TMP/o"; ok $? "and says how to name one"
 "$BINTAIL" --binlog-dir /tmp --partition-by colour >"$BT_TMP/o" 2>&1; is "$?" 2 "a bad --partition-by exits 2"
 grep -q "partition-by" "$BT_TMP/o"; ok $? "and names the flag: $(head -1 "$BT_TMP/o")"
 "$BINTAIL" --binlog-dir /tmp --include '(' >"$BT_TMP/o" 2>&1; is "$?" 2 "a bad regex exits 2"
+"$BINTAIL" --binlog-dir /tmp --max-record-bytes 64MB >"$BT_TMP/o" 2>&1
+is "$?" 2 "--max-record-bytes above the (default) --queue-max-bytes exits 2"
+grep -q -- "raise --queue-max-bytes" "$BT_TMP/o"; ok $? "and says which flag to raise: $(head -1 "$BT_TMP/o")"
 
 # README flags section == bintail --help-markdown
 want=$("$BINTAIL" --help-markdown)

@@ -390,29 +390,30 @@ int bt_compressor_write(bt_compressor_t *c, const void *data, size_t len) {
     return 0;
 }
 
+/* Closes what the codec has open: a zstd or LZ4 frame, a gzip member, a snappy chunk. For a
+ * stream with nothing written at all, snappy's valid empty stream is its identifier alone. */
+static int end_frame(bt_compressor_t *c, int empty_stream) {
+    switch (c->codec) {
+    case BT_CODEC_NONE:
+        return 0;
+    case BT_CODEC_ZSTD:
+        return bt_zstd_end_frame(c);
+    case BT_CODEC_LZ4:
+        return bt_lz4_end_frame(c);
+    case BT_CODEC_GZIP:
+        return bt_gzip_end_member(c);
+    case BT_CODEC_SNAPPY:
+        return empty_stream ? bt_snappy_stream_start(c) : bt_snappy_emit_chunk(c);
+    }
+    return 0;
+}
+
 int bt_compressor_flush(bt_compressor_t *c) {
     if (c->failed)
         return -1;
     if (c->finished || !c->open)
         return 0;
-    int rc = 0;
-    switch (c->codec) {
-    case BT_CODEC_NONE:
-        break;
-    case BT_CODEC_ZSTD:
-        rc = bt_zstd_end_frame(c);
-        break;
-    case BT_CODEC_LZ4:
-        rc = bt_lz4_end_frame(c);
-        break;
-    case BT_CODEC_GZIP:
-        rc = bt_gzip_end_member(c);
-        break;
-    case BT_CODEC_SNAPPY:
-        rc = bt_snappy_emit_chunk(c);
-        break;
-    }
-    if (rc != 0)
+    if (end_frame(c, 0) != 0)
         return -1;
     c->open = 0;
     return 0;
@@ -425,29 +426,10 @@ int bt_compressor_finish(bt_compressor_t *c) {
         return 0;
     if (bt_compressor_flush(c) != 0)
         return -1;
-    if (!c->emitted_any) {
-        /* Empty input still has to be a valid file: one empty frame/member, or the snappy stream
-         * identifier alone (an empty file is not valid zstd, LZ4 or gzip input). */
-        int rc = 0;
-        switch (c->codec) {
-        case BT_CODEC_NONE:
-            break;
-        case BT_CODEC_ZSTD:
-            rc = bt_zstd_end_frame(c);
-            break;
-        case BT_CODEC_LZ4:
-            rc = bt_lz4_end_frame(c);
-            break;
-        case BT_CODEC_GZIP:
-            rc = bt_gzip_end_member(c);
-            break;
-        case BT_CODEC_SNAPPY:
-            rc = bt_snappy_stream_start(c);
-            break;
-        }
-        if (rc != 0)
-            return -1;
-    }
+    /* Empty input still has to be a valid file: one empty frame/member, or the snappy stream
+     * identifier alone (an empty file is not valid zstd, LZ4 or gzip input). */
+    if (!c->emitted_any && end_frame(c, 1) != 0)
+        return -1;
     c->finished = 1;
     return 0;
 }

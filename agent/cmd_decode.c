@@ -3,12 +3,10 @@
  *
  * It frames events itself (magic "\xfebin", then 19-byte headers and event_size), so it needs
  * nothing but the files; gzip-compressed files are read transparently, in 1 MB blocks
- * (event_blocks.h). Statement-logged DML (INSERT/UPDATE/... as SQL text) has no row images; it is printed
- * as an {"op":"statement",...} line rather than dropped, whatever the format.
+ * (event_blocks.h). Statement-logged DML (INSERT/UPDATE/... as SQL text) has no row images;
+ * it is printed as an {"op":"statement",...} line rather than dropped, whatever the format.
  *
- * Coordinates: pos is the event's offset (for the inner events of a TRANSACTION_PAYLOAD, the
- * payload's), row counts rows within that event, running on across the inner rows events of a
- * payload so that (file, pos, row) stays unique. */
+ * Coordinates (file, pos, row) are those of the daemon (rows_change.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,6 +19,7 @@
 #include "agent/event_blocks.h"
 #include "agent/format/format.h"
 #include "agent/json/jsonw.h"
+#include "agent/rows_change.h"
 #include "agent/util/buf.h"
 
 #define DECODE_MAX_EVENT ((size_t)1 << 30)
@@ -53,8 +52,7 @@ typedef struct decode_state {
     bool implicit_rows;       /* ... and rows were seen in it: the next TABLE_MAP starts another */
     int64_t commit_ts_us;     /* of the current transaction's GTID, 0 if none */
     uint64_t txn_seq, seq;
-    uint64_t payload_pos;     /* payload whose inner rows are being numbered */
-    uint32_t payload_row;
+    bt_row_numbering_t rows;  /* row numbers across a TRANSACTION_PAYLOAD's inner events */
     const char *file;         /* basename for coordinates */
     char err[1024];
 } decode_state_t;
@@ -218,33 +216,16 @@ static int handle_event(decode_state_t *st, bt_event_t *ev) {
         txn_open(st, true);
         if (st->implicit) st->implicit_rows = true;
         const bt_row_t *before, *after;
-        const bt_table_t *t = ev->u.rows.table;
-        uint32_t row = 0;
-        if (ev->in_payload) {
-            if (st->payload_pos != ev->pos + 1) {
-                st->payload_pos = ev->pos + 1;
-                st->payload_row = 0;
-            }
-            row = st->payload_row;
-        }
         int r;
         while ((r = bt_rows_next(st->dec, ev, &before, &after, st->err, sizeof st->err)) == 1) {
-            memset(&c, 0, sizeof c);
-            c.op = ev->u.rows.op;
-            c.table = t;
-            c.before = before;
-            c.after = after;
-            c.db = t->db;
-            c.table_name = t->name;
+            bt_rows_change(&c, &st->rows, st->file, ev, before, after);
             if (st->rows_query.len) {
                 c.sql = st->rows_query.p;
                 c.sql_len = st->rows_query.len;
             }
             fill_coords(st, ev, &c);
-            c.row = row++;
             if (emit(st, &c) < 0) return -1;
         }
-        if (ev->in_payload) st->payload_row = row;
         if (r < 0) return -1;
         break;
     }

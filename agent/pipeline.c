@@ -13,6 +13,7 @@
 #include "agent/format/format.h"
 #include "agent/json/jsonw.h"
 #include "agent/route.h"
+#include "agent/rows_change.h"
 #include "agent/schema.h"
 #include "agent/sink/sink.h"
 #include "agent/util/log.h"
@@ -49,6 +50,7 @@ struct bt_pipeline {
     char gtid[160];
     int64_t txn_ts_ms;
     uint64_t change_seq;
+    bt_row_numbering_t rows;  /* row numbers across a TRANSACTION_PAYLOAD's inner events */
 
     /* where we are */
     char file[256];
@@ -475,15 +477,9 @@ static int on_rows(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
     while ((rc = bt_rows_next(p->dec, ev, &before, &after, err, errlen)) == 1) {
         atomic_fetch_add(&p->stats.rows, 1);
         if (!topic) continue; /* not captured: still decoded, so damage is never skipped unseen */
-        bt_change_t c = {0};
-        c.op = ev->u.rows.op;
-        c.table = t;
-        c.before = before;
-        c.after = after;
-        c.db = t->db;
-        c.table_name = t->name;
+        bt_change_t c;
+        bt_rows_change(&c, &p->rows, p->file, ev, before, after);
         change_coords(p, ev, &c);
-        c.row = ev->u.rows.cursor.row_index ? ev->u.rows.cursor.row_index - 1 : 0;
         if (emit(p, &c, topic, err, errlen) != 0) return -1;
     }
     return rc < 0 ? -1 : 0;

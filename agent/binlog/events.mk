@@ -9,7 +9,8 @@ agent_libbtagent_a_SOURCES += \
 	agent/binlog/table_map.c \
 	agent/binlog/rows.c \
 	agent/binlog/payload.c \
-	agent/cmd_decode.c agent/event_blocks.h agent/event_blocks.c
+	agent/cmd_decode.c agent/event_blocks.h agent/event_blocks.c \
+	agent/rows_change.h agent/rows_change.c
 
 check_PROGRAMS += tests/unit/test_decoder
 tests_unit_test_decoder_SOURCES = tests/unit/test_decoder.c tests/unit/tap.h

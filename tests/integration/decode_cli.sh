@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # decode_cli.sh: `bintail decode` as a command: usage errors (exit 2, naming the flag), --start and
 # --stop windows, several files, gzip input, formats, and input that must stop decoding with
-# exit 1 and a message naming file:offset: a truncated file, a flipped byte, a non-binlog.
+# exit 1 and a message naming file:offset: a truncated file, a flipped byte, a non-binlog; and
+# that the daemon numbers rows (file, pos, row) the same way.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 DATA=$BT_SRCDIR/../shared/testdata/binlogs
@@ -130,4 +131,25 @@ echo "$err" | grep -q "text.bin:0: not a binlog file"
 ok $? "not a binlog: said so"
 run "$BT_TMP/does-not-exist"
 is "$rc" 1 "missing file: exit 1"
+
+# --- coordinates: the daemon and decode agree ------------------------------------------------
+# The rows events inside a TRANSACTION_PAYLOAD all carry the payload's offset, so their row
+# numbers run on across them: (file, pos, row) stays unique, the same in both commands.
+PL=$DATA/mysql-binlog-connector-rust/mysql-bin.000057
+coords() { /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line) if line.strip() != "null" else {}
+    if m.get("op") in ("c", "u", "d", "r"):
+        print(m["source"]["file"], m["source"]["pos"], m["source"]["row"])'; }
+mkdir -p "$BT_TMP/pl"
+cp "$PL" "$BT_TMP/pl/"
+echo "./$(basename "$PL")" >"$BT_TMP/pl/mysql-bin.index"
+"$BINTAIL" --binlog-dir "$BT_TMP/pl" --start earliest --stop-at-end --snapshot never --format debezium \
+  2>"$BT_TMP/pl.err" | coords >"$BT_TMP/pl.daemon"
+"$BINTAIL" decode --format debezium "$PL" | coords >"$BT_TMP/pl.decode"
+is "$(cat "$BT_TMP/pl.daemon")" "$(cat "$BT_TMP/pl.decode")" "the daemon and decode give every row the same (file, pos, row)"
+is "$(sort "$BT_TMP/pl.daemon" | uniq -d)" "" "no two rows share (file, pos, row), payload rows included"
+grep -q "mysql-bin.000057 730 1" "$BT_TMP/pl.daemon"
+ok $? "the second rows event of a payload continues its row numbers: $(tr '\n' ';' <"$BT_TMP/pl.daemon")"
 done_testing

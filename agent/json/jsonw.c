@@ -83,14 +83,16 @@ static inline uint64_t load_le64(const unsigned char *s) {
 /* Bytes before the first special one, given a nonzero word_special_mask of load_le64. */
 static inline size_t first_special(uint64_t mask) { return (size_t)__builtin_ctzll(mask) >> 3; }
 
-/* Room for a separator and n more bytes; writes the separating comma when one is due and
+/* Room for the separating comma, when one is due, and n more bytes: writes the comma and
  * returns where the item goes (NULL when the buffer cap is hit). The item's writer ends with
- * item_done. One reservation per item keeps the per-field cost to a few stores. */
+ * item_done. One reservation per item keeps the per-field cost to a few stores; it is exact
+ * (n is what the item will take), so the cap is only ever hit by real output. */
 static inline char *item_begin(bt_jw_t *w, size_t n) {
-    char *o = bt_buf_room(w->b, n + 1);
+    bool comma = !w->after_key && w->need_comma[w->depth];
+    char *o = bt_buf_room(w->b, n + comma);
     if (!o) return NULL;
-    if (w->after_key) w->after_key = false;
-    else if (w->need_comma[w->depth]) *o++ = ',';
+    if (comma) *o++ = ',';
+    w->after_key = false;
     w->need_comma[w->depth] = true;
     return o;
 }
@@ -160,8 +162,12 @@ static inline unsigned special_mask16(__m128i v) {
 }
 #endif
 
-/* Escapes s[*pi, end) into o, which has room for 6 bytes per input byte plus 4 (a UTF-8
- * sequence may run on past end, up to n). Plain bytes are checked and copied 16 (or 8) at a
+/* The block copies below store 16 bytes at a time and keep only the plain ones, so they may
+ * write up to this many bytes past the end of the output: reservations include it. */
+#define ESCAPE_SLACK 16
+
+/* Escapes s[*pi, end) into o, which has room for 6 bytes per input byte, plus 4 (a UTF-8
+ * sequence may run on past end, up to n), plus ESCAPE_SLACK. Plain bytes are checked and copied 16 (or 8) at a
  * time, and a block with a special byte still copies the plain bytes before it in one store.
  * Returns the new end of the output and advances *pi. This is the hot loop of every message. */
 static inline char *escape_span(char *o, const unsigned char *s, size_t *pi, size_t end, size_t n) {
@@ -241,7 +247,7 @@ void bt_json_escape(bt_buf_t *b, const char *str, size_t n) {
     size_t i = 0;
     while (i < n) {
         size_t chunk = n - i < ESCAPE_CHUNK ? n - i : ESCAPE_CHUNK;
-        while (chunk > 0 && !room_below_cap(b, chunk * 6 + 4)) chunk /= 2;
+        while (chunk > 0 && !room_below_cap(b, chunk * 6 + 4 + ESCAPE_SLACK)) chunk /= 2;
         if (chunk == 0) { /* at the cap: exact appends, so the cap is hit only by real output */
             char tmp[6];
             size_t used = 1, k = 1;
@@ -251,7 +257,7 @@ void bt_json_escape(bt_buf_t *b, const char *str, size_t n) {
             i += used;
             continue;
         }
-        char *o0 = bt_buf_room(b, chunk * 6 + 4);
+        char *o0 = bt_buf_room(b, chunk * 6 + 4 + ESCAPE_SLACK);
         if (!o0) return;
         char *o = escape_span(o0, s, &i, i + chunk, n);
         bt_buf_commit(b, (size_t)(o - o0));
@@ -259,10 +265,11 @@ void bt_json_escape(bt_buf_t *b, const char *str, size_t n) {
 }
 
 /* A quoted string (with its colon for a key): in one reservation and one pass when the worst
- * case fits, else through bt_json_escape's chunks. */
+ * case (6 bytes per input byte, 3 for the quotes and colon, 1 for a comma, and the slack) fits
+ * below the cap, else through bt_json_escape's chunks, which go byte by byte near it. */
 static void put_string(bt_jw_t *w, const char *s, size_t n, bool key) {
-    if (n <= ESCAPE_CHUNK && room_below_cap(w->b, n * 6 + 8)) {
-        char *o = item_begin(w, n * 6 + 7);
+    if (n <= ESCAPE_CHUNK && room_below_cap(w->b, n * 6 + 4 + ESCAPE_SLACK)) {
+        char *o = item_begin(w, n * 6 + 3 + ESCAPE_SLACK);
         if (!o) return;
         *o++ = '"';
         size_t i = 0;
@@ -310,31 +317,28 @@ static inline int fmt_u64(char *out, uint64_t v) {
 }
 
 void bt_jw_int(bt_jw_t *w, int64_t v) {
-    char *o = item_begin(w, 21);
-    if (!o) return;
+    char buf[21];
+    int n = 0;
     uint64_t u = (uint64_t)v;
     if (v < 0) {
-        *o++ = '-';
+        buf[n++] = '-';
         u = 0 - u;
     }
-    o += fmt_u64(o, u);
-    item_done(w, o);
+    n += fmt_u64(buf + n, u);
+    put_item(w, buf, (size_t)n);
 }
 
 void bt_jw_uint(bt_jw_t *w, uint64_t v) {
-    char *o = item_begin(w, 20);
-    if (!o) return;
-    o += fmt_u64(o, v);
-    item_done(w, o);
+    char buf[20];
+    put_item(w, buf, (size_t)fmt_u64(buf, v));
 }
 
 void bt_jw_uint_str(bt_jw_t *w, uint64_t v) {
-    char *o = item_begin(w, 22);
-    if (!o) return;
-    *o++ = '"';
-    o += fmt_u64(o, v);
-    *o++ = '"';
-    item_done(w, o);
+    char buf[22];
+    buf[0] = '"';
+    int n = 1 + fmt_u64(buf + 1, v);
+    buf[n++] = '"';
+    put_item(w, buf, (size_t)n);
 }
 
 /* Lay out the shortest round-trip digits the way JavaScript's Number#toString does (fixed

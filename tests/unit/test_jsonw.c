@@ -114,6 +114,68 @@ static void check_escaping_against_reference(void) {
     bt_buf_free(&want);
 }
 
+/* The block-at-a-time copies may store a little past the bytes they keep: they must stay inside
+ * the buffer whatever its fill. Under ASan a store past the allocation fails here. Strings of
+ * escapes (6 output bytes per input byte, the worst case) after every prefix length from 0 to
+ * 600 bytes put the end of the worst case on every byte of a 256- and a 512-byte allocation. */
+static void check_escaping_near_allocation_end(void) {
+    static const char *const worst[] = {"\x01\x02\x03\x04\x05\x06\x07\x0e\x0f\x10\x11\x12\x13\x14\x15\x16",
+                                        "\x01\x02\x03\x04\x05\x06\x07\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\"",
+                                        "abcdefghijklmno\""};
+    int bad = 0;
+    for (size_t k = 0; k < sizeof worst / sizeof worst[0]; k++) {
+        for (size_t prefix = 0; prefix <= 600; prefix++) {
+            bt_buf_t b, want;
+            bt_buf_init(&b, 0);
+            bt_buf_init(&want, 0);
+            for (size_t i = 0; i < prefix; i++) bt_buf_putc(&b, 'x');
+            bt_jw_t w;
+            bt_jw_init(&w, &b);
+            bt_jw_strn(&w, worst[k], strlen(worst[k]));
+            ref_escape(&want, (const unsigned char *)worst[k], strlen(worst[k]));
+            if (b.len != prefix + want.len || memcmp(b.p + prefix, want.p, want.len) != 0) bad++;
+            bt_buf_free(&b);
+            bt_buf_free(&want);
+        }
+    }
+    ok(bad == 0, "escape-heavy strings after every prefix length are written whole, within the buffer");
+}
+
+/* The writer reserves exactly what an item takes, so a buffer capped at a message's exact
+ * length holds it, and one byte less fails: the cap is never hit by a reservation alone. */
+static void check_exact_cap(void) {
+    bt_buf_t full;
+    bt_buf_init(&full, 0);
+    for (int pass = 0; pass < 3; pass++) {
+        bt_buf_t capped, *b = &full;
+        if (pass) {
+            bt_buf_init(&capped, pass == 1 ? full.len : full.len - 1);
+            b = &capped;
+        }
+        bt_jw_t w;
+        bt_jw_init(&w, b);
+        bt_jw_obj_begin(&w);
+        bt_jw_key(&w, "i");
+        bt_jw_int(&w, -1234567);
+        bt_jw_key(&w, "u");
+        bt_jw_uint(&w, 42);
+        bt_jw_keyn(&w, "s", 1);
+        bt_jw_strn(&w, "q\"x", 3);
+        bt_jw_key(&w, "n");
+        bt_jw_null(&w);
+        bt_jw_key(&w, "b");
+        bt_jw_bool(&w, false);
+        bt_jw_key(&w, "us");
+        bt_jw_uint_str(&w, 7);
+        bt_jw_obj_end(&w);
+        if (pass == 1) ok(!capped.failed && capped.len == full.len && !memcmp(capped.p, full.p, full.len),
+                          "a %zu-byte message fits a buffer capped at exactly %zu bytes", full.len, full.len);
+        if (pass == 2) ok(capped.failed, "and fails one byte below");
+        if (pass) bt_buf_free(&capped);
+    }
+    bt_buf_free(&full);
+}
+
 static void check_integers(void) {
     bt_buf_t b;
     bt_buf_init(&b, 0);
@@ -237,6 +299,8 @@ int main(void) {
     bt_buf_free(&small);
     bt_buf_free(&b);
     check_escaping_against_reference();
+    check_escaping_near_allocation_end();
+    check_exact_cap();
     check_integers();
     return tap_done();
 }

@@ -114,6 +114,8 @@ static void write_source(bt_jw_t *w, bt_format_t *f, const bt_change_t *c) {
     static const char suffix[] = ",\"thread\":null,\"query\":null}";
     if (f->src_prefix.failed) w->b->failed = true;
     bt_jw_raw(w, f->src_prefix.p, f->src_prefix.len);
+    /* The row number goes right after the prefix's "row": a writer of its own, as w has already
+     * counted the whole object as one value. */
     bt_jw_t row;
     bt_jw_init(&row, w->b);
     bt_jw_uint(&row, c->row);

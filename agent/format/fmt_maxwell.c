@@ -47,6 +47,16 @@ static void gtid_value(bt_jw_t *w, const bt_change_t *c) {
     else bt_jw_null(w);
 }
 
+/* "position":"file:pos","gtid":.. of a binlog change (snapshot rows have no position). */
+static void write_position(bt_jw_t *w, bt_format_t *f, const bt_change_t *c) {
+    if (!c->file) return;
+    bt_fmt_position(&f->scratch, c);
+    bt_jw_key(w, "position");
+    bt_jw_strn(w, f->scratch.p, f->scratch.len);
+    bt_jw_key(w, "gtid");
+    gtid_value(w, c);
+}
+
 /* The _uuid Maxwell puts in keys of rows without a primary key (and of DDL): Maxwell draws a
  * random UUID; bintail writes the change's coordinates, unique and stable across replays. */
 static void write_uuid(bt_format_t *f, bt_jw_t *w, const bt_change_t *c, bool with_row) {
@@ -127,13 +137,7 @@ int bt_fmt_maxwell_encode(bt_format_t *f, const bt_change_t *c, unsigned idx, bt
         bt_jw_key(&w, "sql");
         if (c->sql) bt_jw_strn(&w, c->sql, c->sql_len);
         else bt_jw_str(&w, "");
-        if (c->file) {
-            bt_fmt_position(&f->scratch, c);
-            bt_jw_key(&w, "position");
-            bt_jw_strn(&w, f->scratch.p, f->scratch.len);
-            bt_jw_key(&w, "gtid");
-            gtid_value(&w, c);
-        }
+        write_position(&w, f, c);
         bt_jw_obj_end(&w);
         return bt_fmt_finish("maxwell", key, val, err, errlen);
     }
@@ -159,13 +163,7 @@ int bt_fmt_maxwell_encode(bt_format_t *f, const bt_change_t *c, unsigned idx, bt
             bt_jw_key(&w, "commit");
             bt_jw_bool(&w, true);
         }
-        if (c->file) {
-            bt_fmt_position(&f->scratch, c);
-            bt_jw_key(&w, "position");
-            bt_jw_strn(&w, f->scratch.p, f->scratch.len);
-            bt_jw_key(&w, "gtid");
-            gtid_value(&w, c);
-        }
+        write_position(&w, f, c);
         bt_jw_key(&w, "server_id");
         bt_jw_uint(&w, c->server_id);
     }

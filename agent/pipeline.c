@@ -277,7 +277,9 @@ static void partition_input(bt_pipeline_t *p, const bt_change_t *c, const bt_buf
         /* no key (a table without a primary key): per-table order */
         /* fall through */
     case BT_PARTITION_TABLE:
-        bt_buf_printf(&p->hash, "%s.%s", c->db ? c->db : "", c->table_name ? c->table_name : "");
+        bt_buf_puts(&p->hash, c->db ? c->db : "");
+        bt_buf_putc(&p->hash, '.');
+        bt_buf_puts(&p->hash, c->table_name ? c->table_name : "");
         return;
     case BT_PARTITION_DATABASE:
         bt_buf_puts(&p->hash, c->db ? c->db : "");
@@ -398,11 +400,12 @@ static int emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, 
     bt_change_t cc = *change, *c = &cc;
     unsigned n = bt_format_count(p->fmt, c);
     double bytes = 0;
-    char pos_text[32];
-    snprintf(pos_text, sizeof pos_text, "%" PRIu64, c->pos);
+    char pos_text[24];
+    pos_text[bt_fmt_u64(pos_text, c->pos)] = 0; /* per change: no printf */
     for (unsigned idx = 0; idx < n; idx++) {
         bool null_value = false;
-        char dropped[1024] = "";
+        char dropped[1024];
+        dropped[0] = 0; /* not `= ""`: that clears all 1024 bytes for every message */
         if (bt_format_encode(p->fmt, c, idx, &p->key, &p->val, &null_value, err, errlen) != 0) return -1;
         size_t size = p->key.len + (null_value ? 0 : p->val.len);
         if ((int64_t)size > p->cfg->max_record_bytes) {

@@ -312,7 +312,11 @@ bool bt_fmt_col_binary(const bt_column_t *col) {
 
 void bt_fmt_position(bt_buf_t *out, const bt_change_t *c) {
     bt_buf_reset(out);
-    if (c->file) bt_buf_printf(out, "%s:%" PRIu64, c->file, c->pos);
+    if (!c->file) return;
+    char num[20];
+    bt_buf_puts(out, c->file);
+    bt_buf_putc(out, ':');
+    bt_buf_append(out, num, (size_t)bt_fmt_u64(num, c->pos));
 }
 
 int bt_fmt_finish(const char *fmt, const bt_buf_t *key, const bt_buf_t *val, char *err, size_t errlen) {

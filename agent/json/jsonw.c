@@ -292,8 +292,8 @@ void bt_jw_keyn(bt_jw_t *w, const char *key, size_t n) { put_string(w, key, n, t
 void bt_jw_strn(bt_jw_t *w, const char *s, size_t n) { put_string(w, s, n, false); }
 
 /* Integer to decimal text without printf, two digits per division: this runs for most fields
- * of most messages. Returns the length; out needs 20 bytes. */
-static inline int fmt_u64(char *out, uint64_t v) {
+ * of most messages. */
+int bt_fmt_u64(char *out, uint64_t v) {
     static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                                 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                 "8081828384858687888990919293949596979899";
@@ -324,19 +324,19 @@ void bt_jw_int(bt_jw_t *w, int64_t v) {
         buf[n++] = '-';
         u = 0 - u;
     }
-    n += fmt_u64(buf + n, u);
+    n += bt_fmt_u64(buf + n, u);
     put_item(w, buf, (size_t)n);
 }
 
 void bt_jw_uint(bt_jw_t *w, uint64_t v) {
     char buf[20];
-    put_item(w, buf, (size_t)fmt_u64(buf, v));
+    put_item(w, buf, (size_t)bt_fmt_u64(buf, v));
 }
 
 void bt_jw_uint_str(bt_jw_t *w, uint64_t v) {
     char buf[22];
     buf[0] = '"';
-    int n = 1 + fmt_u64(buf + 1, v);
+    int n = 1 + bt_fmt_u64(buf + 1, v);
     buf[n++] = '"';
     put_item(w, buf, (size_t)n);
 }

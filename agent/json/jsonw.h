@@ -52,6 +52,8 @@ void bt_jw_uint_str(bt_jw_t *w, uint64_t v);
 void bt_json_escape(bt_buf_t *b, const char *s, size_t n);
 /* Append base64 text of data (no quotes). */
 void bt_base64_append(bt_buf_t *b, const void *data, size_t n);
+/* Decimal text of v, not NUL-terminated; returns its length. out >= 20 bytes. */
+int bt_fmt_u64(char *out, uint64_t v);
 /* Shortest text that parses back to v (printf %g style); returns its length. buf >= 32 bytes. */
 int bt_fmt_double(char *buf, double v);
 int bt_fmt_float(char *buf, float v);

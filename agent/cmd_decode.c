@@ -235,6 +235,18 @@ static int handle_event(decode_state_t *st, bt_event_t *ev) {
     return 0;
 }
 
+/* The message for an error from the event reader: zlib's own words for damaged gzip data. */
+static void read_failed(const decode_state_t *st, gzFile gz, uint64_t pos, long why, uint32_t size) {
+    if (why == BT_EVENT_BLOCKS_NO_MEMORY) {
+        fprintf(stderr, "bintail decode: %s:%" PRIu64 ": out of memory for a %u-byte event\n", st->file, pos, size);
+        return;
+    }
+    int zerr = Z_OK;
+    const char *msg = gzerror(gz, &zerr);
+    if (zerr == Z_ERRNO || !msg || !*msg) msg = strerror(errno ? errno : EIO);
+    fprintf(stderr, "bintail decode: %s:%" PRIu64 ": cannot read the file: %s\n", st->file, pos, msg);
+}
+
 static const char *base_name(const char *path) {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
@@ -255,6 +267,10 @@ static int decode_file(decode_state_t *st, const char *path, bool first, uint64_
     bt_event_blocks_init(&eb, gz);
     const uint8_t *magic;
     long n = bt_event_blocks_take(&eb, 4, &magic);
+    if (n < 0) {
+        read_failed(st, gz, 0, n, 4);
+        goto done;
+    }
     if (n != 4 || memcmp(magic, "\xfe" "bin", 4) != 0) {
         if (n == 4 && memcmp(magic, "\xfd" "bin", 4) == 0) {
             /* MySQL 8.0.14+ binlog_encryption=ON: a 512-byte header (version 1, then the keyring
@@ -280,7 +296,7 @@ static int decode_file(decode_state_t *st, const char *path, bool first, uint64_
         const uint8_t *hdr, *buf;
         n = bt_event_blocks_peek(&eb, 19, &hdr);
         if (n < 0) {
-            fprintf(stderr, "bintail decode: %s:%" PRIu64 ": read error\n", st->file, pos);
+            read_failed(st, gz, pos, n, 19);
             goto done;
         }
         if (n == 0) break; /* a clean end */
@@ -298,8 +314,7 @@ static int decode_file(decode_state_t *st, const char *path, bool first, uint64_
         }
         n = bt_event_blocks_take(&eb, size, &buf);
         if (n < 0) {
-            fprintf(stderr, "bintail decode: %s:%" PRIu64 ": read error (or out of memory for a %u-byte event)\n",
-                    st->file, pos, size);
+            read_failed(st, gz, pos, n, size);
             goto done;
         }
         if ((size_t)n < size) {

@@ -23,7 +23,7 @@ void bt_event_blocks_reset(bt_event_blocks_t *eb) {
 }
 
 /* Makes n bytes available from start, reading more as needed; returns how many are (<= n only
- * at the end of the file), or -1. */
+ * at the end of the file), BT_EVENT_BLOCKS_READ_ERROR or BT_EVENT_BLOCKS_NO_MEMORY. */
 static long fill(bt_event_blocks_t *eb, size_t n) {
     while (eb->end - eb->start < n && !eb->eof) {
         if (eb->start > 0 && eb->cap - eb->start < n + BLOCK) { /* move the unread tail to the front */
@@ -35,14 +35,15 @@ static long fill(bt_event_blocks_t *eb, size_t n) {
             size_t ncap = eb->cap ? eb->cap : 4 * BLOCK;
             while (ncap < eb->end + BLOCK || ncap < n) ncap *= 2;
             uint8_t *nb = realloc(eb->buf, ncap);
-            if (!nb) return -1;
+            if (!nb) return BT_EVENT_BLOCKS_NO_MEMORY;
             eb->buf = nb;
             eb->cap = ncap;
         }
-        size_t want = eb->cap - eb->end;
-        if (want > (1u << 30)) want = 1u << 30; /* gzread takes an unsigned int */
+        /* One block per call: gzread drops what a call decompressed when that call then meets
+         * damaged data, so smaller calls keep the events before the damage readable. */
+        size_t want = BLOCK;
         int r = gzread(eb->gz, eb->buf + eb->end, (unsigned)want);
-        if (r < 0) return -1;
+        if (r < 0) return BT_EVENT_BLOCKS_READ_ERROR;
         if (r == 0) eb->eof = 1;
         eb->end += (size_t)r;
     }

@@ -25,9 +25,11 @@ void bt_event_blocks_init(bt_event_blocks_t *eb, gzFile gz);
 void bt_event_blocks_free(bt_event_blocks_t *eb);
 /* Forgets what was read ahead: call after seeking gz. */
 void bt_event_blocks_reset(bt_event_blocks_t *eb);
+#define BT_EVENT_BLOCKS_READ_ERROR (-1L)
+#define BT_EVENT_BLOCKS_NO_MEMORY (-2L)
 /* Points *p at the next n bytes and consumes them. Returns n, fewer (0 at a clean end) when the
- * file ends first (then *p holds those few bytes and nothing is consumed), or -1 on a read error
- * or when memory for n bytes cannot be had. *p stays valid until the next call. */
+ * file ends first (then *p holds those few bytes and nothing is consumed), or one of the two
+ * errors above. *p stays valid until the next call. */
 long bt_event_blocks_take(bt_event_blocks_t *eb, size_t n, const uint8_t **p);
 /* Like take, without consuming: the bytes stay next in line. */
 long bt_event_blocks_peek(bt_event_blocks_t *eb, size_t n, const uint8_t **p);

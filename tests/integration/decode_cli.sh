@@ -86,6 +86,18 @@ ok $? "two files: coordinates name each file"
 run "$DATA/mysql-binlog-connector-java/mysql-bin.sakila.gz"
 is "$rc" 0 "gzip-compressed binlog: exit 0"
 is "$(echo "$out" | wc -l)" 47310 "gzip-compressed binlog: all changes"
+# A gzip file whose trailer CRC is wrong: the damage is only found at the end; what came before
+# is printed, then exit 1 with zlib's diagnosis (not "not a binlog file").
+cp "$DATA/mysql-binlog-connector-java/mysql-bin.sakila.gz" "$BT_TMP/bad.gz"
+chmod u+w "$BT_TMP/bad.gz"
+/usr/bin/python3 -c 'import sys; p = sys.argv[1]; d = bytearray(open(p, "rb").read()); d[-8] ^= 0xff; open(p, "wb").write(d)' \
+  "$BT_TMP/bad.gz"
+run "$BT_TMP/bad.gz"
+is "$rc" 1 "gzip with a bad CRC: exit 1"
+echo "$err" | grep -qE "bad.gz:[0-9]+: cannot read the file: .*incorrect data check"
+ok $? "gzip with a bad CRC: says so: $err"
+[ "$(echo "$out" | wc -l)" -gt 30000 ]
+ok $? "gzip with a bad CRC: the changes before the last block are printed ($(echo "$out" | wc -l))"
 
 # --- formats -------------------------------------------------------------------------------
 for f in json debezium canal maxwell dataworks upsert; do

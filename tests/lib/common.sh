@@ -11,11 +11,16 @@ PY=/usr/bin/python3
 
 BT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bintail-test.XXXXXX")
 BT_PIDS=()
+# A subshell signalled before it has reset its traps runs this shell's TERM and EXIT traps
+# (bash does that, e.g. for a watchdog subshell stopped right after it was forked); only the
+# shell that made the scratch dir may stop the servers and remove it.
+BT_MAIN_PID=$BASHPID
 _tap_n=0
 _tap_fail=0
 
 bt_cleanup() {
   local pid
+  [ "$BASHPID" = "$BT_MAIN_PID" ] || return 0
   for pid in "${BT_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${BT_PIDS[@]}"; do
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

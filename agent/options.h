@@ -45,6 +45,7 @@ typedef struct bt_config {
     char *partition_by;
     bt_strlist_t key_columns;
     bool tombstones;
+    bool kafka_headers;
     int64_t max_record_bytes;
     char *oversize;
     int64_t queue_max_bytes;

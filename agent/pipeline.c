@@ -436,13 +436,15 @@ static int emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, 
             .tombstone = null_value,
             .opaque = (void *)(uintptr_t)p->txn,
         };
-        add_header(&m, "bintail.op", op_name(c));
-        if (c->file) {
-            add_header(&m, "bintail.file", c->file);
-            add_header(&m, "bintail.pos", pos_text);
+        if (p->cfg->kafka_headers) {
+            add_header(&m, "bintail.op", op_name(c));
+            if (c->file) {
+                add_header(&m, "bintail.file", c->file);
+                add_header(&m, "bintail.pos", pos_text);
+            }
+            if (c->gtid && c->gtid[0]) add_header(&m, "bintail.gtid", c->gtid);
         }
-        if (c->gtid && c->gtid[0]) add_header(&m, "bintail.gtid", c->gtid);
-        if (dropped[0]) add_header(&m, "bintail.dropped", dropped);
+        if (dropped[0]) add_header(&m, "bintail.dropped", dropped); /* says that values are missing: always */
         bt_tracker_add_msg(&p->tracker, p->txn);
         if (offer(p, &m, err, errlen) != 0) return -1;
         atomic_fetch_add(&p->stats.messages, 1);

@@ -287,6 +287,11 @@ bt_sink_t *bt_sink_kafka_new(const bt_kafka_opts_t *o, char *err, size_t errlen)
     if (!acks_all && set(conf, "max.in.flight.requests.per.connection", "1", err, errlen)) goto fail;
     snprintf(num, sizeof num, "%lld", (long long)(o->queue_max_bytes / 1024 > 0 ? o->queue_max_bytes / 1024 : 1));
     if (set(conf, "queue.buffering.max.kbytes", num, err, errlen)) goto fail;
+    /* librdkafka counts only keys and values against max.kbytes, yet each queued message also
+     * costs its bookkeeping and headers (about 0.5 KB with bintail's four): one message per 512
+     * bytes of the budget keeps small messages' overhead within the same bound. */
+    snprintf(num, sizeof num, "%lld", (long long)(o->queue_max_bytes / 512 > 1000 ? o->queue_max_bytes / 512 : 1000));
+    if (set(conf, "queue.buffering.max.messages", num, err, errlen)) goto fail;
     snprintf(num, sizeof num, "%lld", (long long)(o->max_record_bytes + 4096));
     if (set(conf, "message.max.bytes", num, err, errlen)) goto fail;
     for (size_t i = 0; i < o->nprops; i++) {

@@ -61,5 +61,12 @@ h=$(kcat -b "$BROKERS" -C -t "$db.json" -o beginning -e -q -f '%h\n' 2>/dev/null
 echo "$h" | grep -q "bintail.op=insert" && echo "$h" | grep -q "bintail.file=mysql-bin.000001" &&
   echo "$h" | grep -q "bintail.pos=" && echo "$h" | grep -q "bintail.gtid=0-1-"
 ok $? "headers carry op, file, pos and GTID ($h)"
+"$BINTAIL" --binlog-dir "$primary_DIR/data" --kafka "$BROKERS" --kafka-headers off --topic "$db.nohdr" \
+  --include "$db\\.t" --stop-at-end >"$BT_TMP/nohdr.log" 2>&1
+ok $? "--kafka-headers off runs" || tail -5 "$BT_TMP/nohdr.log"
+hdrs=$(kcat -b "$BROKERS" -C -t "$db.nohdr" -o beginning -e -q -f '%h|%s\n' 2>/dev/null)
+is "$(echo "$hdrs" | grep -c '"op"')" "$(kcat -b "$BROKERS" -C -t "$db.debezium" -o beginning -e -q -f '%s\n' 2>/dev/null | grep -c '"op"')" \
+  "--kafka-headers off: the same messages as with headers"
+is "$(echo "$hdrs" | grep -c 'bintail\.')" 0 "--kafka-headers off: no message has a bintail.* header"
 
 done_testing

@@ -365,6 +365,10 @@ def cmd_report(argv):
         g = group("e2e", codec, "bintail")
         w(f"| bintail → Kafka | {codec} | {g.cell(rows_per_s, fmt_rate)} | {g.cell(mb_per_s)} | "
           f"{g.cell(lambda r: r['rss_kb'] / 1024)} |")
+    g = group("e2e", "lz4-noheaders", "bintail")
+    if g.recs:
+        w(f"| bintail → Kafka, `--kafka-headers off` | lz4 | {g.cell(rows_per_s, fmt_rate)} | {g.cell(mb_per_s)} | "
+          f"{g.cell(lambda r: r['rss_kb'] / 1024)} |")
     g = group("e2e", "zongji", "zongji")
     w(f"| @vlasky/zongji {meta.get('zongji', '')} (Node {meta.get('node', '')}), decode only | – | "
       f"{g.cell(rows_per_s, fmt_rate)} | {g.cell(mb_per_s)} | {g.cell(lambda r: r['rss_kb'] / 1024)} |")

@@ -293,44 +293,62 @@ void bt_jw_strn(bt_jw_t *w, const char *s, size_t n) { put_string(w, s, n, false
 
 /* Integer to decimal text without printf, two digits per division: this runs for most fields
  * of most messages. */
-int bt_fmt_u64(char *out, uint64_t v) {
+/* Number of decimal digits of v: from the bit length, then one comparison. */
+static inline int u64_digits(uint64_t v) {
+    static const uint64_t pow10[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+                                       10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+                                       100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+                                       100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+                                       100000000000000000ULL, 1000000000000000000ULL,
+                                       10000000000000000000ULL};
+    if (v < 10) return 1;
+    int bits = 64 - __builtin_clzll(v);
+    int d = (bits * 1233) >> 12; /* 1233/4096 ~ log10(2): d is the digit count or one less */
+    return d + (v >= pow10[d]);
+}
+
+/* Writes the digits of v so that they end just before end, two at a time (one division per
+ * pair). Integers are in every message (positions, timestamps, ids): writing them in place
+ * saves the copy through a temporary that a general-length memcpy call would cost. */
+static inline void u64_digits_before(char *end, uint64_t v) {
     static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                                 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                 "8081828384858687888990919293949596979899";
-    char tmp[20];
-    char *e = tmp + sizeof tmp, *p = e;
     while (v >= 100) {
         unsigned d = (unsigned)(v % 100) * 2;
         v /= 100;
-        p -= 2;
-        p[0] = pairs[d], p[1] = pairs[d + 1];
+        end -= 2;
+        end[0] = pairs[d], end[1] = pairs[d + 1];
     }
     if (v >= 10) {
-        p -= 2;
-        p[0] = pairs[v * 2], p[1] = pairs[v * 2 + 1];
+        end[-2] = pairs[v * 2], end[-1] = pairs[v * 2 + 1];
     } else {
-        *--p = (char)('0' + v);
+        end[-1] = (char)('0' + v);
     }
-    int n = (int)(e - p);
-    memcpy(out, p, (size_t)n);
+}
+
+int bt_fmt_u64(char *out, uint64_t v) {
+    int n = u64_digits(v);
+    u64_digits_before(out + n, v);
     return n;
 }
 
 void bt_jw_int(bt_jw_t *w, int64_t v) {
-    char buf[21];
-    int n = 0;
-    uint64_t u = (uint64_t)v;
-    if (v < 0) {
-        buf[n++] = '-';
-        u = 0 - u;
-    }
-    n += bt_fmt_u64(buf + n, u);
-    put_item(w, buf, (size_t)n);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t n = (size_t)u64_digits(u) + (v < 0);
+    char *o = item_begin(w, n);
+    if (!o) return;
+    if (v < 0) *o = '-';
+    u64_digits_before(o + n, u);
+    item_done(w, o + n);
 }
 
 void bt_jw_uint(bt_jw_t *w, uint64_t v) {
-    char buf[20];
-    put_item(w, buf, (size_t)bt_fmt_u64(buf, v));
+    size_t n = (size_t)u64_digits(v);
+    char *o = item_begin(w, n);
+    if (!o) return;
+    u64_digits_before(o + n, v);
+    item_done(w, o + n);
 }
 
 void bt_jw_uint_str(bt_jw_t *w, uint64_t v) {

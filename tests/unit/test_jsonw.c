@@ -191,6 +191,9 @@ static void check_integers(void) {
             bt_jw_uint(&w, cases[i]);
             snprintf(want, sizeof want, "%" PRIu64, cases[i]);
             if (strcmp(b.p, want) != 0) bad++, diag("uint %s written as %s", want, b.p);
+            char raw[24];
+            raw[bt_fmt_u64(raw, cases[i])] = 0;
+            if (strcmp(raw, want) != 0) bad++, diag("bt_fmt_u64 %s gave %s", want, raw);
             bt_buf_reset(&b);
             bt_jw_init(&w, &b);
             bt_jw_int(&w, -(int64_t)(cases[i] >> 1));

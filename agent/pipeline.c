@@ -146,6 +146,10 @@ bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *in, char *err, size_t e
     p->schema = bt_schema_new(cfg->mysql_url, cfg->mysql_password_file);
     bt_decoder_opts_t dopts = {.schema_cb = bt_schema_lookup, .schema_ctx = p->schema};
     p->dec = bt_decoder_new(&dopts);
+    if (!p->schema || !p->dec) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     const char *fmt_name = cfg->format ? cfg->format
                                        : (cfg->kafka && (!cfg->sink || !strcmp(cfg->sink, "kafka"))) ? "debezium"
                                                                                                      : "json";
@@ -400,8 +404,8 @@ static int emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, 
     bt_change_t cc = *change, *c = &cc;
     unsigned n = bt_format_count(p->fmt, c);
     double bytes = 0;
-    char pos_text[24];
-    pos_text[bt_fmt_u64(pos_text, c->pos)] = 0; /* per change: no printf */
+    char pos_text[24] = "";
+    if (p->cfg->kafka_headers) pos_text[bt_fmt_u64(pos_text, c->pos)] = 0; /* per change: no printf */
     for (unsigned idx = 0; idx < n; idx++) {
         bool null_value = false;
         char dropped[1024];

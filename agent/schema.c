@@ -32,6 +32,10 @@ bt_schema_t *bt_schema_new(const char *mysql_url, const char *password_file) {
     if (!s) return NULL;
     s->url = mysql_url ? strdup(mysql_url) : NULL;
     s->password_file = password_file ? strdup(password_file) : NULL;
+    if ((mysql_url && !s->url) || (password_file && !s->password_file)) {
+        bt_schema_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -41,6 +45,16 @@ static void entry_free(entry_t *e) {
     free(e->pk);
     free(e->key);
     free(e);
+}
+
+/* An empty entry for key, not yet in the list; NULL when out of memory. */
+static entry_t *entry_new(const char *key) {
+    entry_t *e = calloc(1, sizeof *e);
+    if (e && !(e->key = strdup(key))) {
+        free(e);
+        return NULL;
+    }
+    return e;
 }
 
 void bt_schema_free(bt_schema_t *s) {
@@ -104,11 +118,21 @@ static int fetch_names(MYSQL *m, const char *query, char ***out, uint32_t *n, ch
     char **v = calloc(rows ? rows : 1, sizeof *v);
     MYSQL_ROW row;
     uint32_t k = 0;
-    while (v && k < rows && (row = mysql_fetch_row(res))) v[k++] = strdup(row[0] ? row[0] : "");
+    bool oom = !v;
+    while (!oom && k < rows && (row = mysql_fetch_row(res))) {
+        if (!(v[k] = strdup(row[0] ? row[0] : ""))) oom = true;
+        else k++;
+    }
     mysql_free_result(res);
+    if (oom) {
+        for (uint32_t i = 0; i < k; i++) free(v[i]);
+        free(v);
+        snprintf(err, errlen, "information_schema lookup: out of memory");
+        return -1;
+    }
     *out = v;
     *n = k;
-    return v ? 0 : -1;
+    return 0;
 }
 
 static entry_t *lookup(bt_schema_t *s, const bt_table_t *t, const char *key, char *err, size_t errlen) {
@@ -117,9 +141,11 @@ static entry_t *lookup(bt_schema_t *s, const bt_table_t *t, const char *key, cha
     char db[260], tb[260], q[1400];
     mysql_real_escape_string(m, db, t->db, (unsigned long)strnlen(t->db, 128));
     mysql_real_escape_string(m, tb, t->name, (unsigned long)strnlen(t->name, 128));
-    entry_t *e = calloc(1, sizeof *e);
-    if (!e) return NULL;
-    e->key = strdup(key);
+    entry_t *e = entry_new(key);
+    if (!e) {
+        snprintf(err, errlen, "%s: out of memory for its column names", key);
+        return NULL;
+    }
     snprintf(q, sizeof q, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' "
                           "AND TABLE_NAME='%s' ORDER BY ORDINAL_POSITION", db, tb);
     if (fetch_names(m, q, &e->names, &e->ncols, err, errlen) != 0) {
@@ -135,12 +161,17 @@ static entry_t *lookup(bt_schema_t *s, const bt_table_t *t, const char *key, cha
         return NULL;
     }
     e->pk = calloc(npk ? npk : 1, sizeof *e->pk);
-    for (uint32_t i = 0; e->pk && i < npk; i++) {
-        for (uint32_t j = 0; j < e->ncols; j++)
+    for (uint32_t i = 0; i < npk; i++) {
+        for (uint32_t j = 0; e->pk && j < e->ncols; j++)
             if (!strcmp(pkn[i], e->names[j])) e->pk[e->npk++] = j;
         free(pkn[i]);
     }
     free(pkn);
+    if (!e->pk) {
+        entry_free(e);
+        snprintf(err, errlen, "%s: out of memory for its primary key", key);
+        return NULL;
+    }
     e->next = s->entries;
     s->entries = e;
     return e;
@@ -155,11 +186,10 @@ int bt_schema_lookup(void *ctx, bt_table_t *t, char *err, size_t errlen) {
         if (!strcmp(e->key, key)) break;
     if (!e && !s->url) {
         /* Remember the table so the warning is said once. */
-        e = calloc(1, sizeof *e);
-        if (!e) return 0;
-        e->key = strdup(key);
-        e->next = s->entries;
-        s->entries = e;
+        if ((e = entry_new(key))) {
+            e->next = s->entries;
+            s->entries = e;
+        }
         bt_warn("%s: the binlog has no column names (binlog_row_metadata=MINIMAL): columns are named @1..@%u. "
                 "Set binlog_row_metadata=FULL on the server, or give --mysql so bintail can look them up",
                 key, t->ncols);

@@ -580,7 +580,7 @@ static int iconv_convert(const bt_charset_t *cs, const uint8_t *p, size_t n, bt_
     iconv_t cd = iconv_for(cs);
     if (cd == (iconv_t)-1)
         return bt_errf(err, errlen, "no converter from charset %s to UTF-8 (iconv %s)", cs->name,
-                          cs->iconv ? cs->iconv : "has none");
+                       cs->iconv ? cs->iconv : "has none");
     if (n > (UINT32_MAX - 8) / 3) return bt_errf(err, errlen, "text of %zu bytes is too long", n);
     /* UTF-8 never takes more than 3 bytes per input byte for the charsets converted here (2-byte
      * units give at most 3 bytes, 4-byte sequences at most 4), so 3n is always room enough. */

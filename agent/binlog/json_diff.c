@@ -55,7 +55,7 @@ typedef struct parser {
 
 static int perr(parser_t *ps, const char *what) {
     return bt_errf(ps->c->err, ps->c->errlen, "JSON diff: %s at byte %zu of a document", what,
-                      (size_t)(ps->end - ps->s));
+                   (size_t)(ps->end - ps->s));
 }
 
 static void skip_ws(parser_t *ps) {
@@ -396,7 +396,7 @@ static int apply_one(dctx_t *c, jnode_t **root, int op, const leg_t *legs, size_
                      const char *path, size_t plen) {
 #define REJECT(why)                                                                                       \
     return bt_errf(c->err, c->errlen, "JSON diff: %s at %.*s: %s in the before image", op_names[op], \
-                      (int)(plen > 200 ? 200 : plen), path, why)
+                   (int)(plen > 200 ? 200 : plen), path, why)
     if (nlegs == 0) {
         if (op != 0) REJECT("the document root can only be replaced");
         *root = val;
@@ -463,11 +463,11 @@ int bt_json_apply_diff(const bt_value_t *before_json, const uint8_t *p, size_t a
     *used = 4 + total; /* known even when the diffs cannot be applied: a caller may skip them */
     if (!before_json || !before_json->present)
         return bt_errf(err, errlen, "JSON diff: the before image does not carry this JSON column, so the "
-                                       "partial update cannot be applied (use binlog_row_image=FULL, or "
-                                       "binlog_row_value_options='')");
+                                    "partial update cannot be applied (use binlog_row_image=FULL, or "
+                                    "binlog_row_value_options='')");
     if (before_json->kind != BT_VAL_JSON)
         return bt_errf(err, errlen, "JSON diff: the before value is %s, not a JSON document",
-                          before_json->kind == BT_VAL_NULL ? "NULL" : "not JSON");
+                       before_json->kind == BT_VAL_NULL ? "NULL" : "not JSON");
 
     dctx_t c;
     bt_arena_init(&c.mem, 0);

@@ -142,7 +142,7 @@ static int check_date(const bt_time_t *t, const char *tname, char *err, size_t e
 static int check_clock(const bt_time_t *t, uint32_t max_hour, const char *tname, char *err, size_t errlen) {
     if (t->hour > max_hour || t->minute > 59 || t->second > 59 || t->usec > 999999)
         return bt_errf(err, errlen, "%s: impossible time %u:%u:%u.%u", tname, t->hour, t->minute, t->second,
-                          t->usec);
+                       t->usec);
     return 0;
 }
 
@@ -150,7 +150,7 @@ static int check_clock(const bt_time_t *t, uint32_t max_hour, const char *tname,
     do {                                                                                             \
         if (avail < (size_t)(n))                                                                     \
             return bt_errf(err, errlen, "%s: value needs %u bytes, only %zu left in the row image", \
-                              tname, (unsigned)(n), avail);                                          \
+                           tname, (unsigned)(n), avail);                                             \
     } while (0)
 
 int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_value_t *out, size_t *used,
@@ -225,7 +225,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
             uint64_t v = bt_val_le64(p); /* YYYYMMDDhhmmss */
             uint64_t d = v / 1000000, c = v % 1000000;
             if (d / 10000 > 9999) return bt_errf(err, errlen, "DATETIME: impossible value %llu",
-                                                    (unsigned long long)v);
+                                                 (unsigned long long)v);
             t->year = (uint16_t)(d / 10000);
             t->month = (uint8_t)(d / 100 % 100);
             t->day = (uint8_t)(d % 100);
@@ -251,7 +251,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
             t->month = (uint8_t)(v % 13);
             v /= 13;
             if (v > 9999) return bt_errf(err, errlen, "DATETIME(%u): impossible year %llu", fsp,
-                                            (unsigned long long)v);
+                                         (unsigned long long)v);
             t->year = (uint16_t)v;
             *used = n;
         }

@@ -103,7 +103,7 @@ static const char *type_label(uint8_t type) {
 
 static int short_read(uint8_t type, size_t need, size_t avail, char *err, size_t errlen) {
     return bt_errf(err, errlen, "%s: value needs %zu bytes, only %zu left in the row image", type_label(type),
-                      need, avail);
+                   need, avail);
 }
 
 #define NEED(n)                                                                 \
@@ -184,7 +184,7 @@ static int set_value(const bt_column_t *col, const uint8_t *p, size_t avail, uns
     for (unsigned i = 0; i < pack; i++) mask |= (uint64_t)p[i] << (8 * i);
     if (col->labels && col->nlabels < 64 && (mask >> col->nlabels))
         return bt_errf(err, errlen, "SET: bits 0x%llx beyond the column's %u values", (unsigned long long)mask,
-                          col->nlabels);
+                       col->nlabels);
     out->kind = BT_VAL_SET;
     out->u = mask;
     *used = pack;
@@ -337,7 +337,7 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
     }
     case BT_TYPE_DECIMAL:
         return bt_errf(err, errlen, "DECIMAL: the pre-5.0 DECIMAL format is not supported (the binlog "
-                                       "does not carry its length); ALTER the column to a current DECIMAL");
+                                    "does not carry its length); ALTER the column to a current DECIMAL");
     case BT_TYPE_DATE:
     case BT_TYPE_NEWDATE:
     case BT_TYPE_TIME:

@@ -36,7 +36,6 @@ static const fmt_ops_t fmt_ops[] = {
 /* Scratch texts are short (a key name, one converted cell); the cap only stops runaways. */
 #define FMT_SCRATCH_MAX ((size_t)1 << 30)
 
-
 int bt_format_parse(const char *name, bt_format_kind_t *out, char *err, size_t errlen) {
     for (size_t i = 0; name && i < FMT_COUNT; i++) {
         if (strcasecmp(name, fmt_ops[i].name) == 0) {
@@ -45,8 +44,8 @@ int bt_format_parse(const char *name, bt_format_kind_t *out, char *err, size_t e
         }
     }
     return bt_errf(err, errlen,
-                      "unknown format \"%s\" (accepted: json, debezium, canal, maxwell, dataworks, upsert)",
-                      name ? name : "");
+                   "unknown format \"%s\" (accepted: json, debezium, canal, maxwell, dataworks, upsert)",
+                   name ? name : "");
 }
 
 const char *bt_format_name(bt_format_kind_t kind) {
@@ -104,7 +103,7 @@ int bt_format_encode_append(bt_format_t *f, const bt_change_t *c, unsigned idx, 
     unsigned n = ops->count(f, c);
     if (idx >= n)
         return bt_errf(err, errlen, "format %s: message %u asked of a change that makes %u", ops->name, idx,
-                          n);
+                       n);
     size_t start = val->len;
     int rc = ops->encode(f, c, idx, key, val, null_value, err, errlen);
     if (rc < 0 && val->len > start) { /* never leave half a message behind */
@@ -160,20 +159,20 @@ int bt_fmt_check_row(const char *fmt, const bt_change_t *c, char *err, size_t er
     case BT_OP_INSERT:
     case BT_OP_READ:
         if (!c->after) return bt_errf(err, errlen, "format %s: %s.%s: insert without an after image", fmt,
-                                         bt_fmt_db(c), bt_fmt_table(c));
+                                      bt_fmt_db(c), bt_fmt_table(c));
         return 0;
     case BT_OP_DELETE:
         if (!c->before) return bt_errf(err, errlen, "format %s: %s.%s: delete without a before image", fmt,
-                                          bt_fmt_db(c), bt_fmt_table(c));
+                                       bt_fmt_db(c), bt_fmt_table(c));
         return 0;
     case BT_OP_UPDATE:
         if (!c->before || !c->after)
             return bt_errf(err, errlen, "format %s: %s.%s: update without both images", fmt, bt_fmt_db(c),
-                              bt_fmt_table(c));
+                           bt_fmt_table(c));
         return 0;
     }
     return bt_errf(err, errlen, "format %s: %s.%s: unknown operation %d", fmt, bt_fmt_db(c),
-                      bt_fmt_table(c), (int)c->op);
+                   bt_fmt_table(c), (int)c->op);
 }
 
 const bt_row_t *bt_fmt_main_row(const bt_change_t *c) {
@@ -322,7 +321,7 @@ void bt_fmt_position(bt_buf_t *out, const bt_change_t *c) {
 int bt_fmt_finish(const char *fmt, const bt_buf_t *key, const bt_buf_t *val, char *err, size_t errlen) {
     if (key->failed || val->failed)
         return bt_errf(err, errlen, "format %s: message larger than the buffer cap (%zu bytes)", fmt,
-                          key->failed ? key->max : val->max);
+                       key->failed ? key->max : val->max);
     return 0;
 }
 

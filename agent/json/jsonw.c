@@ -291,9 +291,8 @@ void bt_jw_keyn(bt_jw_t *w, const char *key, size_t n) { put_string(w, key, n, t
 
 void bt_jw_strn(bt_jw_t *w, const char *s, size_t n) { put_string(w, s, n, false); }
 
-/* Integer to decimal text without printf, two digits per division: this runs for most fields
- * of most messages. */
-/* Number of decimal digits of v: from the bit length, then one comparison. */
+/* Integers: decimal text without printf, straight into the output (they are in most fields of
+ * most messages). Number of decimal digits of v: from the bit length, then one comparison. */
 static inline int u64_digits(uint64_t v) {
     static const uint64_t pow10[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
                                        10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,

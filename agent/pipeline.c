@@ -63,7 +63,11 @@ struct bt_pipeline {
     pthread_mutex_t pos_lock;
 
     char fatal[1024];         /* set from a delivery report: stop with this error */
-    bt_value_t *scratch_values; /* --oversize drop-columns: row copies (allocated on first use) */
+    /* --oversize drop-columns: copies of a change's row images with columns nulled. They live
+     * here, not on a stack frame, because every later message of the same change (a
+     * key-changing update, a delete's tombstone) is encoded from them too. */
+    bt_value_t *scratch_values; /* 2 x 4096 values, allocated on first use */
+    bt_row_t scratch_rows[2];
     int64_t last_ckpt_ms;
     int64_t last_housekeeping_ms;
     uint64_t ckpt_written_changes;
@@ -334,17 +338,26 @@ static size_t value_weight(const bt_value_t *v) {
 }
 
 /* --oversize drop-columns: copy the row images with the largest columns set to NULL, one
- * more column each round, until the message fits (or nothing is left to drop). The names
- * of the dropped columns go into the bintail.dropped header. */
-static int shrink_change(bt_pipeline_t *p, bt_change_t *c, unsigned idx, bool *null_value, bt_value_t *vb,
-                         bt_value_t *va, bt_row_t *rb, bt_row_t *ra, char *dropped, size_t droppedlen, char *err,
-                         size_t errlen) {
+ * more column each round, until the message fits (or nothing is left to drop). The copies
+ * stay in c (pointing at p->scratch_rows) for the change's later messages; the names of the
+ * dropped columns accumulate in `dropped` (the bintail.dropped header of every later message). */
+static int shrink_change(bt_pipeline_t *p, bt_change_t *c, unsigned idx, bool *null_value, char *dropped,
+                         size_t droppedlen, char *err, size_t errlen) {
     const bt_table_t *t = c->table;
     if (!t || t->ncols > 4096) return 1;
-    if (c->before) memcpy(vb, c->before->v, t->ncols * sizeof *vb), *rb = (bt_row_t){t->ncols, vb}, c->before = rb;
-    if (c->after) memcpy(va, c->after->v, t->ncols * sizeof *va), *ra = (bt_row_t){t->ncols, va}, c->after = ra;
-    size_t n = 0;
-    dropped[0] = 0;
+    bt_value_t *vb = p->scratch_values, *va = p->scratch_values + 4096;
+    bt_row_t *rb = &p->scratch_rows[0], *ra = &p->scratch_rows[1];
+    if (c->before && c->before != rb) {
+        memcpy(vb, c->before->v, t->ncols * sizeof *vb);
+        *rb = (bt_row_t){t->ncols, vb};
+        c->before = rb;
+    }
+    if (c->after && c->after != ra) {
+        memcpy(va, c->after->v, t->ncols * sizeof *va);
+        *ra = (bt_row_t){t->ncols, va};
+        c->after = ra;
+    }
+    size_t n = strlen(dropped);
     for (;;) {
         uint32_t best = UINT32_MAX;
         size_t best_w = 0;
@@ -358,6 +371,7 @@ static int shrink_change(bt_pipeline_t *p, bt_change_t *c, unsigned idx, bool *n
         if (c->after && va[best].present) va[best].kind = BT_VAL_NULL, va[best].s = NULL, va[best].len = 0;
         n += (size_t)snprintf(dropped + n, n < droppedlen ? droppedlen - n : 0, "%s%s", n ? "," : "",
                               t->cols[best].name);
+        if (n >= droppedlen) n = droppedlen - 1;
         if (bt_format_encode(p->fmt, c, idx, &p->key, &p->val, null_value, err, errlen) != 0) return -1;
         size_t size = p->key.len + (*null_value ? 0 : p->val.len);
         if ((int64_t)size <= p->cfg->max_record_bytes) return 0;
@@ -367,13 +381,14 @@ static int shrink_change(bt_pipeline_t *p, bt_change_t *c, unsigned idx, bool *n
 /* A message over --max-record-bytes: 0 = go on with what is in key/val now (shrunk), 1 = skip
  * it, -1 = stop with err. */
 static int handle_oversize(bt_pipeline_t *p, bt_change_t *c, unsigned idx, bool *null_value, size_t size,
-                           char *dropped, size_t droppedlen, bt_value_t *scratch, char *err, size_t errlen) {
+                           char *dropped, size_t droppedlen, char *err, size_t errlen) {
     const char *policy = p->cfg->oversize;
     if (!strcmp(policy, "drop-columns") && c->table) {
-        uint32_t nc = c->table->ncols;
-        bt_row_t rb, ra;
-        int rc = shrink_change(p, c, idx, null_value, scratch, scratch + nc, &rb, &ra, dropped, droppedlen, err,
-                               errlen);
+        if (!p->scratch_values && !(p->scratch_values = malloc(2 * 4096 * sizeof(bt_value_t)))) {
+            snprintf(err, errlen, "out of memory for --oversize drop-columns");
+            return -1;
+        }
+        int rc = shrink_change(p, c, idx, null_value, dropped, droppedlen, err, errlen);
         if (rc <= 0) {
             if (rc == 0)
                 bt_warn("%s.%s at %s:%" PRIu64 ": a %zu-byte message was over --max-record-bytes; sent with "
@@ -406,20 +421,14 @@ static int emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, 
     double bytes = 0;
     char pos_text[24] = "";
     if (p->cfg->kafka_headers) pos_text[bt_fmt_u64(pos_text, c->pos)] = 0; /* per change: no printf */
+    char dropped[1024]; /* columns nulled by --oversize drop-columns, for all later messages too */
+    dropped[0] = 0;     /* not `= ""`: that clears all 1024 bytes for every change */
     for (unsigned idx = 0; idx < n; idx++) {
         bool null_value = false;
-        char dropped[1024];
-        dropped[0] = 0; /* not `= ""`: that clears all 1024 bytes for every message */
         if (bt_format_encode(p->fmt, c, idx, &p->key, &p->val, &null_value, err, errlen) != 0) return -1;
         size_t size = p->key.len + (null_value ? 0 : p->val.len);
         if ((int64_t)size > p->cfg->max_record_bytes) {
-            if (!p->scratch_values) p->scratch_values = malloc(2 * 4096 * sizeof(bt_value_t));
-            if (!p->scratch_values) {
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-            int rc = handle_oversize(p, c, idx, &null_value, size, dropped, sizeof dropped, p->scratch_values, err,
-                                     errlen);
+            int rc = handle_oversize(p, c, idx, &null_value, size, dropped, sizeof dropped, err, errlen);
             if (rc < 0) return -1;
             if (rc > 0) continue;
             size = p->key.len + (null_value ? 0 : p->val.len);

@@ -1,5 +1,6 @@
 /* log.h: leveled logging to stderr, one line per message with a UTC timestamp.
- * Thread-safe (one fprintf per line). */
+ * Thread-safe (one fprintf per line). Control characters in a message are escaped (\n, \r, \t,
+ * else \xNN; bytes that are not UTF-8 too), so a message is always exactly one line. */
 #ifndef BT_LOG_H
 #define BT_LOG_H
 

@@ -105,6 +105,7 @@ static void handle_status(bt_control_t *c, bt_buf_t *out) {
     bt_jw_key(&w, "rows"), bt_jw_uint(&w, atomic_load(&s->rows));
     bt_jw_key(&w, "messages"), bt_jw_uint(&w, atomic_load(&s->messages));
     bt_jw_key(&w, "acked"), bt_jw_uint(&w, atomic_load(&s->acked));
+    bt_jw_key(&w, "skipped_oversize"), bt_jw_uint(&w, atomic_load(&s->skipped_oversize)); /* --oversize skip */
     bt_jw_key(&w, "transactions"), bt_jw_uint(&w, atomic_load(&s->transactions));
     bt_jw_key(&w, "caught_up"), bt_jw_bool(&w, atomic_load(&s->caught_up));
     bt_jw_key(&w, "sink_failing_ms"), bt_jw_int(&w, atomic_load(&s->sink_failing_ms));

@@ -15,6 +15,7 @@ agent_libbtagent_a_SOURCES = \
 	agent/pipeline.c agent/pipeline.h \
 	agent/cmd_run.c agent/cmd_ctl.c agent/commands.h \
 	agent/control.c agent/control.h agent/alerting.c agent/alerting.h \
+	agent/state_lock.c agent/state_lock.h \
 	agent/source/source.h agent/source/source_file.c \
 	agent/source/startpos.c agent/source/startpos.h \
 	agent/sink/sink.h agent/sink/sink_stream.c agent/sink/sink_kafka.c

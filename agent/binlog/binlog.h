@@ -185,6 +185,9 @@ typedef enum bt_ev_kind {
     BT_EV_ROWS_QUERY, /* ROWS_QUERY / ANNOTATE_ROWS: u.query.sql is the statement text */
     BT_EV_GTID_LIST,  /* PREVIOUS_GTIDS or MariaDB GTID_LIST: u.gtid_list */
     BT_EV_HEARTBEAT,  /* replication heartbeat: u.rotate.next_file/pos is the server's position */
+    BT_EV_ADMIN,      /* a QUERY about accounts, privileges or the server (GRANT, CREATE USER, SET
+                       * PASSWORD, FLUSH, ...): no schema change, and its text may hold
+                       * credentials: never published or logged. u.query */
 } bt_ev_kind_t;
 
 typedef struct bt_fde {
@@ -223,6 +226,7 @@ typedef struct bt_event {
             char text[160];        /* "uuid:gno", "uuid:tag:gno", MariaDB "domain-server-seq"; "" for ANONYMOUS */
             bool anonymous;
             bool standalone;       /* MariaDB FL_STANDALONE: a single statement, no BEGIN/COMMIT */
+            bool xa_prepared;      /* MariaDB FL_PREPARED_XA: the group is an XA transaction's prepare */
             uint32_t domain;       /* MariaDB */
             uint64_t seq;          /* MariaDB sequence or MySQL gno */
             int64_t commit_ts_us;  /* MySQL 8 original commit timestamp, 0 if absent */
@@ -230,6 +234,10 @@ typedef struct bt_event {
         struct {
             uint64_t xid;
         } xid;
+        struct {                   /* XA_PREPARE (kind BT_EV_COMMIT) */
+            bool one_phase;        /* MySQL's XA COMMIT ... ONE PHASE: the prepare is the commit */
+            char xid[300];         /* as the server writes it in XA COMMIT: X'gtrid',X'bqual',formatID */
+        } xa;
         struct {
             const char *db;
             size_t db_len;
@@ -287,6 +295,13 @@ int bt_rows_next(bt_decoder_t *dec, bt_event_t *ev, const bt_row_t **before, con
 /* For schema callbacks: set column i's name and mark primary-key columns (pk_cols, npk). */
 int bt_table_set_names(bt_decoder_t *dec, bt_table_t *table, const char *const *names, uint32_t nnames,
                        const uint32_t *pk_cols, uint32_t npk);
+
+/* What a QUERY event's statement is: BT_EV_BEGIN (BEGIN, XA START), BT_EV_COMMIT (COMMIT, XA
+ * COMMIT, XA PREPARE), BT_EV_ROLLBACK, BT_EV_DML_STATEMENT, BT_EV_ADMIN, BT_EV_DDL, or
+ * BT_EV_OTHER (XA END, SAVEPOINT, empty). */
+bt_ev_kind_t bt_query_classify(const char *sql, size_t len);
+/* Whether a FORMAT_DESCRIPTION body (header removed) ends with the checksum algorithm byte. */
+bool bt_fde_has_alg(const uint8_t *body, size_t len);
 
 /* Name of an event type code, e.g. "WRITE_ROWS_EVENT_V1"; "UNKNOWN(n)" for others (static or buf). */
 const char *bt_event_type_name(uint8_t type);

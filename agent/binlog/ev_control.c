@@ -161,8 +161,18 @@ static int ev_xa_prepare(bt_decoder_t *dec, const bt_evctx_t *c, bt_event_t *ev,
     if (glen > 64 || blen > 64)
         return bt_dec_fail(dec, c, err, errlen, "impossible XID lengths gtrid %u, bqual %u (at most 64 each)", glen,
                            blen);
-    if (!bt_rd_skip(&r, (size_t)glen + blen, "XID data")) return bt_dec_malformed(dec, c, &r, err, errlen);
+    const uint8_t *data;
+    if (!bt_rd_bytes(&r, (size_t)glen + blen, &data, "XID data")) return bt_dec_malformed(dec, c, &r, err, errlen);
     bt_dec_event_init(dec, c, ev, BT_EV_COMMIT);
+    ev->u.xa.one_phase = one_phase != 0;
+    /* the form XA COMMIT and XA ROLLBACK statements carry in the binlog */
+    static const char hex[] = "0123456789abcdef";
+    char *o = ev->u.xa.xid;
+    *o++ = 'X', *o++ = '\'';
+    for (uint32_t i = 0; i < glen; i++) *o++ = hex[data[i] >> 4], *o++ = hex[data[i] & 15];
+    *o++ = '\'', *o++ = ',', *o++ = 'X', *o++ = '\'';
+    for (uint32_t i = glen; i < glen + blen; i++) *o++ = hex[data[i] >> 4], *o++ = hex[data[i] & 15];
+    snprintf(o, sizeof ev->u.xa.xid - (size_t)(o - ev->u.xa.xid), "',%u", fmt);
     return 0;
 }
 

@@ -205,6 +205,7 @@ static int ev_maria_gtid(bt_decoder_t *dec, const bt_evctx_t *c, bt_event_t *ev,
     if ((flags2 & 2) && !bt_rd_skip(&r, 8, "commit_id")) return bt_dec_malformed(dec, c, &r, err, errlen);
     bt_dec_event_init(dec, c, ev, BT_EV_GTID);
     ev->u.gtid.standalone = flags2 & 1;
+    ev->u.gtid.xa_prepared = (flags2 & 64) != 0;
     ev->u.gtid.domain = domain;
     ev->u.gtid.seq = seq;
     snprintf(ev->u.gtid.text, sizeof ev->u.gtid.text, "%" PRIu32 "-%" PRIu32 "-%" PRIu64, domain, c->server_id, seq);

@@ -120,7 +120,41 @@ static bool word(const char **s, const char *e, const char *kw) {
     return true;
 }
 
-static bt_ev_kind_t classify(const char *sql, size_t len) {
+/* Statements about accounts, privileges and the server itself rather than the schema. They
+ * are never published: they are no schema change a consumer could apply, and their text can
+ * carry credentials (CREATE USER ... IDENTIFIED BY 'secret', a password hash). */
+static bool is_admin(const char *s, const char *e) {
+    const char *t = s;
+    if (word(&t, e, "GRANT") || word(&t, e, "REVOKE") || word(&t, e, "FLUSH") || word(&t, e, "INSTALL") ||
+        word(&t, e, "UNINSTALL") || word(&t, e, "RESET") || word(&t, e, "PURGE") || word(&t, e, "KILL") ||
+        word(&t, e, "ANALYZE") || word(&t, e, "OPTIMIZE") || word(&t, e, "REPAIR") || word(&t, e, "CHECK") ||
+        word(&t, e, "CHECKSUM") || word(&t, e, "SHUTDOWN") || word(&t, e, "CACHE"))
+        return true;
+    t = s;
+    if (word(&t, e, "SET")) { /* not SET STATEMENT ... FOR <statement> */
+        const char *u = t;
+        if (word(&u, e, "PASSWORD") || word(&u, e, "ROLE")) return true;
+        u = t;
+        return word(&u, e, "DEFAULT") && word(&u, e, "ROLE");
+    }
+    t = s;
+    if (word(&t, e, "CREATE") || word(&t, e, "ALTER") || word(&t, e, "DROP") || word(&t, e, "RENAME")) {
+        const char *u = t;
+        if (word(&u, e, "OR")) { /* CREATE OR REPLACE USER/ROLE */
+            if (!word(&u, e, "REPLACE")) return false;
+            t = u;
+        }
+        u = t;
+        if (word(&u, e, "DEFINER")) return false; /* CREATE DEFINER=... VIEW/PROCEDURE: schema */
+        u = t;
+        return word(&u, e, "USER") || word(&u, e, "ROLE") || word(&u, e, "SERVER") ||
+               word(&u, e, "RESOURCE") || word(&u, e, "LOGFILE") || word(&u, e, "TABLESPACE") ||
+               word(&u, e, "INSTANCE") || word(&u, e, "UNDO");
+    }
+    return false;
+}
+
+bt_ev_kind_t bt_query_classify(const char *sql, size_t len) {
     const char *s = sql, *e = sql + len;
     if (skip_noise(s, e) == e) return BT_EV_OTHER;
     if (word(&s, e, "BEGIN")) return BT_EV_BEGIN;
@@ -141,6 +175,7 @@ static bt_ev_kind_t classify(const char *sql, size_t len) {
     static const char *const dml[] = {"INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD", "WITH"};
     for (size_t i = 0; i < sizeof dml / sizeof dml[0]; i++)
         if (word(&s, e, dml[i])) return BT_EV_DML_STATEMENT;
+    if (is_admin(s, e)) return BT_EV_ADMIN;
     return BT_EV_DDL;
 }
 
@@ -180,7 +215,7 @@ int bt_ev_query(bt_decoder_t *dec, const bt_evctx_t *c, bt_event_t *ev, char *er
         return -1;
     const char *dbz = bt_dec_keep_text(dec, db, db_len);
     if (!dbz) return bt_dec_fail(dec, c, err, errlen, "out of memory");
-    bt_dec_event_init(dec, c, ev, classify((const char *)q, qlen));
+    bt_dec_event_init(dec, c, ev, bt_query_classify((const char *)q, qlen));
     ev->u.query.db = dbz;
     ev->u.query.db_len = db_len;
     ev->u.query.sql = (const char *)q;

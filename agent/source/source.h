@@ -34,6 +34,9 @@ typedef struct bt_source_ops {
 
 struct bt_source {
     const bt_source_ops_t *ops;
+    /* Set with a failure that a restart cannot cure (a purged or damaged binlog file, a
+     * position the server no longer has): the agent exits with the "needs an operator" code. */
+    bool needs_operator;
 };
 
 /* Where to start reading: a file and offset. file NULL means "earliest". */
@@ -51,9 +54,13 @@ static inline void bt_source_free(bt_source_t *s) {
 
 /* Local files (source_file.c). dir: the directory holding the binlog files; index: the index
  * file (NULL: the only *.index in dir). start->file empty: the first file in the index.
- * Returns NULL with err (missing directory or index, unreadable file, purged start file). */
-bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_start_pos_t *start, char *err,
-                                size_t errlen);
+ * Returns NULL with err (missing directory or index, unreadable file, purged start file);
+ * *needs_operator tells whether a restart could cure it (false) or not (purged, damaged). */
+bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_start_pos_t *start,
+                                bool *needs_operator, char *err, size_t errlen);
+/* Tests only (NULL otherwise): called when the file source found no more bytes and is about to
+ * read the index, the moment where a server may append and rotate (tests widen that window). */
+extern void (*bt_source_file_index_hook)(void);
 /* Paths of the files listed in the index, in order (for --start resolution). Caller frees. */
 int bt_binlog_index_read(const char *dir, const char *index, char ***files, size_t *nfiles, char *err, size_t errlen);
 /* Find the index file in dir. */

@@ -3,10 +3,15 @@
  * This puts no load on the server. Files are read in index order; at the end of the newest
  * file the source waits for more bytes with inotify (or polls every 100 ms when inotify is
  * unavailable). It never treats a half-written event at the end of the file being written
- * as corruption: it waits for the rest. It moves to the next file after a ROTATE or STOP event,
- * or when the index names a newer file and the current one ended on an event boundary (a
- * crash leaves no ROTATE). A file it still needs that has vanished was purged: that is an
- * error, never a silent skip.
+ * as corruption: it waits for the rest. Events are yielded only once their transaction's end
+ * is on disk (txn_gate.h), so a transaction the server never finished writing is never read.
+ *
+ * A file is finished after its ROTATE or STOP event, or (a crash leaves none) when the index
+ * names a newer file and the file did not grow since we last hit its end: the server writes a
+ * file's last bytes before it lists the next file, so the size seen after reading the index is
+ * final. What a finished file holds after its last complete transaction (a torn transaction or
+ * event, from a crash) was never committed: it is skipped with a warning naming file:offset.
+ * A file it still needs that has vanished was purged: that is an error, never a silent skip.
  *
  * DESIGN: one read buffer; an event is yielded as a pointer into it, so the buffer is only
  * compacted or grown at the start of the next call. The buffer grows to the largest event
@@ -25,6 +30,7 @@
 #include <unistd.h>
 
 #include "agent/source/source.h"
+#include "agent/source/txn_gate.h"
 #include "agent/util/log.h"
 
 #define BT_MAX_EVENT ((size_t)1 << 30)
@@ -49,6 +55,12 @@ typedef struct file_source {
     bool file_done;       /* ROTATE/STOP seen: move to the next file when it is listed */
     bool at_end;
     bool eof;             /* the last read returned 0 bytes */
+    uint64_t seen_size;   /* file size when we last found no more bytes */
+    bt_gate_t gate;       /* how far the events belong to complete transactions */
+    uint64_t torn_from;   /* a torn group starts here (UINT64_MAX: none known) */
+    uint64_t torn_to;     /* ...and ends here (UINT64_MAX: at the end of the file) */
+    uint8_t *peek;        /* scratch for the gate's look-ahead beyond the read buffer */
+    size_t peek_cap;
     int inotify_fd;
     uint8_t fde_copy[4096];
 } file_source_t;
@@ -159,24 +171,30 @@ static int open_current(file_source_t *fs, char *err, size_t errlen) {
     snprintf(path, sizeof path, "%s/%s", fs->dir, fs->name);
     fs->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fs->fd < 0) {
-        if (errno == ENOENT)
+        if (errno == ENOENT) {
             snprintf(err, errlen, "binlog file %s is gone: it was purged before bintail read it (the data in "
                                   "it is lost to bintail). Keep binlogs longer (binlog_expire_logs_seconds), then "
                                   "restart with --reset-checkpoint and a new snapshot", path);
-        else
+            fs->base.needs_operator = true;
+        } else {
             snprintf(err, errlen, "cannot open binlog file %s: %s", path, strerror(errno));
+        }
         return -1;
     }
     uint8_t magic[4];
     ssize_t r = pread(fs->fd, magic, 4, 0);
     if (r == 4 && memcmp(magic, "\xfe" "bin", 4) != 0) {
         snprintf(err, errlen, "%s is not a binlog file (bad magic number)", path);
+        fs->base.needs_operator = true;
         return -1;
     }
     fs->buf_pos = 4;
     fs->len = fs->off = 0;
     fs->eof = false;
     fs->file_done = false;
+    fs->seen_size = 0;
+    fs->torn_from = fs->torn_to = UINT64_MAX;
+    bt_gate_reset(&fs->gate, 4);
     if (lseek(fs->fd, 4, SEEK_SET) < 0) {
         snprintf(err, errlen, "cannot seek in %s: %s", path, strerror(errno));
         return -1;
@@ -250,24 +268,20 @@ static void wait_for_change(file_source_t *fs, int timeout_ms) {
     }
 }
 
-/* Move to the next file in the index when the current one is finished. 1 moved, 0 not yet. */
-static int maybe_advance(file_source_t *fs, bool clean_eof, char *err, size_t errlen) {
-    char next[256];
-    int rc = next_in_index(fs, fs->name, next, sizeof next, err, errlen);
-    if (rc == -1) return -1;
+/* The name of the file listed after the current one: 1 found, 0 none yet, -1 error (purged). */
+static int listed_next(file_source_t *fs, char *next, size_t nextlen, char *err, size_t errlen) {
+    int rc = next_in_index(fs, fs->name, next, nextlen, err, errlen);
     if (rc == -2) {
         snprintf(err, errlen, "binlog file %s is no longer listed in %s: it was purged while bintail was "
-                              "reading it", fs->name, fs->index);
+                              "reading it. Keep binlogs longer (binlog_expire_logs_seconds), then restart with "
+                              "--reset-checkpoint and a new snapshot", fs->name, fs->index);
+        fs->base.needs_operator = true;
         return -1;
     }
-    if (rc == 0) return 0;
-    if (!fs->file_done && !clean_eof) {
-        /* The server moved on while the last event of this file is incomplete: it crashed in
-         * the middle of writing it. Such an event belongs to no committed transaction. */
-        bt_warn("%s ends with an incomplete event at offset %llu and the server has moved on to %s: "
-                "continuing with %s (the incomplete event was never committed)",
-                fs->name, (unsigned long long)(fs->buf_pos + fs->off), next, next);
-    }
+    return rc;
+}
+
+static int switch_to(file_source_t *fs, const char *next, char *err, size_t errlen) {
     bt_info("following the binlog to %s", next);
     close_current(fs);
     snprintf(fs->name, sizeof fs->name, "%s", next);
@@ -276,77 +290,212 @@ static int maybe_advance(file_source_t *fs, bool clean_eof, char *err, size_t er
     return open_current(fs, err, errlen) == 0 ? 1 : -1;
 }
 
+/* Whether the current file is finished although it ended without ROTATE or STOP (a crash):
+ * a newer file is listed, and the file has not grown since we last found nothing more in it.
+ * 1 finished (next names the newer file), 0 not yet (wait), 2 it grew (read again now), -1 error. */
+void (*bt_source_file_index_hook)(void);
+
+static int finished_without_rotate(file_source_t *fs, char *next, size_t nextlen, char *err, size_t errlen) {
+    if (bt_source_file_index_hook) bt_source_file_index_hook();
+    int rc = listed_next(fs, next, nextlen, err, errlen);
+    if (rc <= 0) return rc;
+    struct stat st;
+    if (fstat(fs->fd, &st) != 0) {
+        snprintf(err, errlen, "cannot stat %s: %s", fs->name, strerror(errno));
+        return -1;
+    }
+    if ((uint64_t)st.st_size != fs->seen_size) {
+        /* Bytes arrived between our last read and the index naming the next file (or we have
+         * not looked since): read them before moving on, or they would be skipped. */
+        fs->seen_size = (uint64_t)st.st_size;
+        return 2;
+    }
+    return 1;
+}
+
+/* The finished file ends with bytes that are no complete transaction: say what is skipped. */
+static void report_torn_tail(file_source_t *fs, const char *next) {
+    uint64_t from;
+    uint64_t pos = fs->buf_pos + fs->off;
+    if (bt_gate_finish(&fs->gate, &from))
+        bt_warn("%s:%llu: the last transaction in this file never committed (the file ends inside it: the server "
+                "stopped while writing it, and its recovery rolled it back); skipped, continuing with %s",
+                fs->name, (unsigned long long)from, next);
+    else if (fs->seen_size > pos)
+        bt_warn("%s:%llu: the file ends with an incomplete event (%llu bytes; the server stopped while writing "
+                "it); skipped, continuing with %s", fs->name, (unsigned long long)pos,
+                (unsigned long long)(fs->seen_size - pos), next);
+}
+
+/* Bytes [off, off+n) of the current file for the gate, from the read buffer when they are in
+ * it, else with pread. NULL when fewer than n bytes are written yet. */
+static const uint8_t *peek(file_source_t *fs, uint64_t off, size_t n, char *err, size_t errlen, bool *failed) {
+    if (off >= fs->buf_pos && off + n <= fs->buf_pos + fs->len) return fs->buf + (off - fs->buf_pos);
+    if (n > fs->peek_cap) {
+        uint8_t *np = realloc(fs->peek, n);
+        if (!np) {
+            snprintf(err, errlen, "out of memory reading ahead in %s", fs->name);
+            *failed = true;
+            return NULL;
+        }
+        fs->peek = np;
+        fs->peek_cap = n;
+    }
+    ssize_t r = pread(fs->fd, fs->peek, n, (off_t)off);
+    if (r < 0) {
+        snprintf(err, errlen, "read error in %s at offset %llu: %s", fs->name, (unsigned long long)off,
+                 strerror(errno));
+        *failed = true;
+        return NULL;
+    }
+    return (size_t)r == n ? fs->peek : NULL;
+}
+
+/* Move the gate's horizon to at least `end`. 1 done, 0 not yet (the file ends inside a
+ * transaction, or inside an event), 2 a torn group was found (fs->torn_from/to), -1 error. */
+static int gate_cover(file_source_t *fs, uint64_t end, char *err, size_t errlen) {
+    bt_gate_t *g = &fs->gate;
+    bool failed = false;
+    while (g->horizon < end) {
+        const uint8_t *h = peek(fs, g->scan, HEADER_LEN, err, errlen, &failed);
+        if (!h) return failed ? -1 : 0;
+        uint32_t size = le32(h + 9);
+        if (size < HEADER_LEN || size > BT_MAX_EVENT) {
+            g->horizon = UINT64_MAX; /* damaged: the reader reports it with its offset */
+            return 1;
+        }
+        /* An event counts only once all of it is written: a torn XID ends nothing. */
+        if (!peek(fs, g->scan + size - 1, 1, err, errlen, &failed)) return failed ? -1 : 0;
+        size_t want = size < 512 ? size : 512, need = 0;
+        for (;;) {
+            const uint8_t *ev = peek(fs, g->scan, want, err, errlen, &failed);
+            if (!ev) return failed ? -1 : 0;
+            int rc = bt_gate_step(g, ev, want, size, &need);
+            if (rc == BT_GATE_OK) break;
+            if (rc == BT_GATE_TORN) {
+                fs->torn_from = g->group_start;
+                fs->torn_to = g->scan;
+                bt_gate_reset(g, g->scan);
+                return 2;
+            }
+            want = need;
+        }
+    }
+    return 1;
+}
+
+/* Jump over a group that a new group, FORMAT_DESCRIPTION, ROTATE or STOP cut short. */
+static int skip_torn_group(file_source_t *fs, char *err, size_t errlen) {
+    bt_warn("%s:%llu: a transaction that never committed (it is cut short at offset %llu: the server stopped "
+            "while writing it); skipped", fs->name, (unsigned long long)fs->torn_from,
+            (unsigned long long)fs->torn_to);
+    fs->off = fs->len = 0;
+    fs->buf_pos = fs->torn_to;
+    fs->torn_from = fs->torn_to = UINT64_MAX;
+    if (lseek(fs->fd, (off_t)fs->buf_pos, SEEK_SET) < 0) {
+        snprintf(err, errlen, "cannot seek to %s:%llu: %s", fs->name, (unsigned long long)fs->buf_pos,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The FORMAT_DESCRIPTION of a file read from a later offset: hand it out (skip = true, from a
+ * copy, since the buffer is refilled from the new offset), then continue at start_pos. */
+static int jump_to_start(file_source_t *fs, bt_raw_event_t *ev, const uint8_t *h, uint32_t size, uint64_t pos,
+                         char *err, size_t errlen) {
+    ev->skip = true;
+    fs->off = fs->len = 0;
+    fs->buf_pos = fs->start_pos;
+    if (lseek(fs->fd, (off_t)fs->start_pos, SEEK_SET) < 0) {
+        snprintf(err, errlen, "cannot seek to %s:%llu: %s", fs->name, (unsigned long long)fs->start_pos,
+                 strerror(errno));
+        return -1;
+    }
+    bt_gate_reset(&fs->gate, fs->start_pos); /* a checkpoint is always at a transaction boundary */
+    fs->start_pos = 0;
+    if (size > sizeof fs->fde_copy) {
+        snprintf(err, errlen, "%s:%llu: FORMAT_DESCRIPTION event too large (%u)", fs->name, (unsigned long long)pos,
+                 size);
+        return -1;
+    }
+    memcpy(fs->fde_copy, h, size);
+    ev->data = fs->fde_copy;
+    return 1;
+}
+
+/* The next complete event of a complete transaction in the current file: 1 yielded, 0 none
+ * now (fs->eof: the bytes end; else the transaction is still being written), 2 a torn group
+ * was skipped (look again), -1 error. */
+static int next_event(file_source_t *fs, bt_raw_event_t *ev, char *err, size_t errlen) {
+    if (fs->buf_pos + fs->off == fs->torn_from) return skip_torn_group(fs, err, errlen) == 0 ? 2 : -1;
+    int rc = fill(fs, HEADER_LEN, err, errlen);
+    if (rc <= 0) return rc;
+    const uint8_t *h = fs->buf + fs->off;
+    uint32_t size = le32(h + 9);
+    uint64_t pos = fs->buf_pos + fs->off;
+    if (size < HEADER_LEN || size > BT_MAX_EVENT) {
+        snprintf(err, errlen, "%s:%llu: impossible event length %u (the file is damaged or not a binlog)", fs->name,
+                 (unsigned long long)pos, size);
+        fs->base.needs_operator = true;
+        return -1;
+    }
+    rc = fill(fs, size, err, errlen);
+    if (rc <= 0) return rc;
+    if (pos + size > fs->gate.horizon) {
+        rc = gate_cover(fs, pos + size, err, errlen);
+        if (rc < 0) return -1;
+        if (rc == 2) return 2;
+        if (rc == 0) {
+            fs->eof = false; /* complete bytes, incomplete transaction */
+            return 0;
+        }
+    }
+    h = fs->buf + fs->off;
+    uint8_t type = h[4];
+    uint16_t flags = (uint16_t)(h[17] | h[18] << 8);
+    ev->data = h;
+    ev->len = size;
+    ev->file = fs->name;
+    ev->pos = pos;
+    ev->skip = false;
+    fs->off += size;
+    if (type == EV_FDE && fs->start_pos > pos + size) return jump_to_start(fs, ev, h, size, pos, err, errlen);
+    if (type == EV_STOP || (type == EV_ROTATE && !(flags & LOG_EVENT_ARTIFICIAL_F))) fs->file_done = true;
+    return 1;
+}
+
 static int file_next(bt_source_t *src, bt_raw_event_t *ev, int timeout_ms, char *err, size_t errlen) {
     file_source_t *fs = (file_source_t *)src;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    char next[256];
     for (;;) {
-        if (fs->file_done) {
-            int rc = maybe_advance(fs, true, err, errlen);
+        if (fs->file_done) { /* ROTATE or STOP read: the file is complete; move on once the next is listed */
+            int rc = listed_next(fs, next, sizeof next, err, errlen);
             if (rc < 0) return -1;
+            fs->at_end = rc == 0;
             if (rc == 0) goto wait;
+            if (switch_to(fs, next, err, errlen) < 0) return -1;
         }
-        int rc = fill(fs, HEADER_LEN, err, errlen);
+        int rc = next_event(fs, ev, err, errlen);
         if (rc < 0) return -1;
+        if (rc == 2) continue;
         if (rc == 1) {
-            const uint8_t *h = fs->buf + fs->off;
-            uint32_t size = le32(h + 9);
-            uint64_t pos = fs->buf_pos + fs->off;
-            if (size < HEADER_LEN || size > BT_MAX_EVENT) {
-                snprintf(err, errlen, "%s:%llu: impossible event length %u (the file is damaged or not a binlog)",
-                         fs->name, (unsigned long long)pos, size);
-                return -1;
-            }
-            rc = fill(fs, size, err, errlen);
-            if (rc < 0) return -1;
-            if (rc == 1) {
-                h = fs->buf + fs->off;
-                uint8_t type = h[4];
-                uint16_t flags = (uint16_t)(h[17] | h[18] << 8);
-                ev->data = h;
-                ev->len = size;
-                ev->file = fs->name;
-                ev->pos = pos;
-                ev->skip = false;
-                fs->off += size;
-                fs->at_end = false;
-                if (type == EV_FDE && fs->start_pos > pos + size) {
-                    /* Reading starts later in this file: the FDE is decoded, then we jump. */
-                    ev->skip = true;
-                    fs->off = fs->len = 0;
-                    fs->buf_pos = fs->start_pos;
-                    if (lseek(fs->fd, (off_t)fs->start_pos, SEEK_SET) < 0) {
-                        snprintf(err, errlen, "cannot seek to %s:%llu: %s", fs->name,
-                                 (unsigned long long)fs->start_pos, strerror(errno));
-                        return -1;
-                    }
-                    /* The buffer is refilled from the new offset on the next call, so the
-                     * FDE is handed out from a copy of its own. */
-                    fs->start_pos = 0;
-                    if (size > sizeof fs->fde_copy) {
-                        snprintf(err, errlen, "%s:%llu: FORMAT_DESCRIPTION event too large (%u)", fs->name,
-                                 (unsigned long long)pos, size);
-                        return -1;
-                    }
-                    memcpy(fs->fde_copy, h, size);
-                    ev->data = fs->fde_copy;
-                    return 1;
-                }
-                if (type == EV_STOP || (type == EV_ROTATE && !(flags & LOG_EVENT_ARTIFICIAL_F)))
-                    fs->file_done = true;
-                return 1;
-            }
+            fs->at_end = false;
+            return 1;
         }
-        /* Nothing complete: is the file finished (the index names a newer one), or still growing? */
-        if (fs->eof) {
-            bool clean = fs->len == fs->off;
-            if (clean || fs->file_done) {
-                rc = maybe_advance(fs, clean, err, errlen);
-                if (rc < 0) return -1;
-                if (rc == 1) continue;
-            }
-            fs->at_end = clean;
+        /* Nothing more now: is the file finished (crash: no ROTATE), or still being written? */
+        rc = finished_without_rotate(fs, next, sizeof next, err, errlen);
+        if (rc < 0) return -1;
+        if (rc == 2) continue;
+        if (rc == 1) {
+            report_torn_tail(fs, next);
+            if (switch_to(fs, next, err, errlen) < 0) return -1;
+            continue;
         }
+        /* at the end when everything written so far was yielded (not inside a transaction) */
+        fs->at_end = fs->eof && fs->len == fs->off && !fs->gate.in_group;
     wait:;
         struct timespec t1;
         clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -363,14 +512,16 @@ static void file_free(bt_source_t *src) {
     if (!fs) return;
     close_current(fs);
     free(fs->buf);
+    free(fs->peek);
     if (fs->inotify_fd >= 0) close(fs->inotify_fd);
     free(fs);
 }
 
 static const bt_source_ops_t file_ops = {"file", file_next, file_at_end, file_free};
 
-bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_start_pos_t *start, char *err,
-                                size_t errlen) {
+bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_start_pos_t *start,
+                                bool *needs_operator, char *err, size_t errlen) {
+    *needs_operator = false;
     file_source_t *fs = calloc(1, sizeof *fs);
     if (!fs) {
         snprintf(err, errlen, "out of memory");
@@ -409,6 +560,7 @@ bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_sta
                                   "(and a new snapshot) to continue", start->file, start->file,
                      (unsigned long long)start->pos, fs->index);
             free_list(v, n);
+            *needs_operator = true;
             goto fail;
         }
         snprintf(fs->name, sizeof fs->name, "%s", base_name(start->file));
@@ -417,7 +569,10 @@ bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_sta
         snprintf(fs->name, sizeof fs->name, "%s", v[0]);
     }
     free_list(v, n);
-    if (open_current(fs, err, errlen) != 0) goto fail;
+    if (open_current(fs, err, errlen) != 0) {
+        *needs_operator = fs->base.needs_operator;
+        goto fail;
+    }
     fs->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fs->inotify_fd >= 0 &&
         inotify_add_watch(fs->inotify_fd, fs->dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {

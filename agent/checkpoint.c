@@ -14,12 +14,14 @@
 #include "agent/json/jsonw.h"
 #include "agent/util/buf.h"
 
-void bt_tracker_init(bt_tracker_t *t) {
+void bt_tracker_init(bt_tracker_t *t, size_t max_slots) {
     memset(t, 0, sizeof *t);
     t->head = t->next = 1;
+    t->max_slots = max_slots;
 }
 
 void bt_tracker_free(bt_tracker_t *t) {
+    for (uint64_t s = t->head; s < t->next; s++) free(t->slots[s % t->cap].text);
     free(t->slots);
     memset(t, 0, sizeof *t);
 }
@@ -31,7 +33,7 @@ static bt_txn_slot_t *slot(bt_tracker_t *t, uint64_t seq) {
 
 /* Double the ring, keeping each live slot at seq % cap. */
 static int grow(bt_tracker_t *t) {
-    size_t ncap = t->cap ? t->cap * 2 : 1024;
+    size_t ncap = t->cap ? t->cap * 2 : 64;
     bt_txn_slot_t *ns = calloc(ncap, sizeof *ns);
     if (!ns) return -1;
     for (uint64_t s = t->head; s < t->next; s++) ns[s % ncap] = t->slots[s % t->cap];
@@ -41,7 +43,12 @@ static int grow(bt_tracker_t *t) {
     return 0;
 }
 
-uint64_t bt_tracker_begin(bt_tracker_t *t) {
+size_t bt_tracker_pending(const bt_tracker_t *t) { return (size_t)(t->next - t->head); }
+
+bool bt_tracker_full(const bt_tracker_t *t) { return t->max_slots && bt_tracker_pending(t) >= t->max_slots; }
+
+uint64_t bt_tracker_open(bt_tracker_t *t) {
+    if (bt_tracker_full(t)) return 0;
     if (t->next - t->head >= t->cap && grow(t) != 0) return 0;
     uint64_t seq = t->next++;
     bt_txn_slot_t *s = &t->slots[seq % t->cap];
@@ -56,11 +63,60 @@ void bt_tracker_add_msg(bt_tracker_t *t, uint64_t seq) {
     t->outstanding++;
 }
 
-void bt_tracker_end(bt_tracker_t *t, uint64_t seq, const bt_position_t *end) {
-    bt_txn_slot_t *s = slot(t, seq);
-    if (!s) return;
+/* Store a position in a slot: the numbers in place, the texts in one allocation. */
+static int slot_set_end(bt_txn_slot_t *s, const bt_position_t *end) {
+    size_t lf = strlen(end->file), lg = strlen(end->gtid);
+    size_t lt = end->snapshot_active ? strlen(end->snapshot_table) : 0;
+    size_t lk = end->snapshot_active ? strlen(end->snapshot_last_key) : 0;
+    char *text = malloc(lf + lg + lt + lk + 4);
+    if (!text) return -1;
+    char *p = text;
+    memcpy(p, end->file, lf + 1), p += lf + 1;
+    memcpy(p, end->gtid, lg + 1), p += lg + 1;
+    memcpy(p, end->snapshot_active ? end->snapshot_table : "", lt + 1), p += lt + 1;
+    memcpy(p, end->snapshot_active ? end->snapshot_last_key : "", lk + 1);
+    free(s->text);
+    s->text = text;
     s->ended = true;
-    s->end = *end;
+    s->snapshot_active = end->snapshot_active;
+    s->server_id = end->server_id;
+    s->file_created = end->file_created;
+    s->pos = end->pos;
+    s->commit_ts_ms = end->commit_ts_ms;
+    return 0;
+}
+
+static void slot_get_end(const bt_txn_slot_t *s, bt_position_t *out) {
+    memset(out, 0, sizeof *out);
+    const char *p = s->text;
+    snprintf(out->file, sizeof out->file, "%s", p), p += strlen(p) + 1;
+    snprintf(out->gtid, sizeof out->gtid, "%s", p), p += strlen(p) + 1;
+    out->snapshot_active = s->snapshot_active;
+    snprintf(out->snapshot_table, sizeof out->snapshot_table, "%s", p), p += strlen(p) + 1;
+    snprintf(out->snapshot_last_key, sizeof out->snapshot_last_key, "%s", p);
+    out->server_id = s->server_id;
+    out->file_created = s->file_created;
+    out->pos = s->pos;
+    out->commit_ts_ms = s->commit_ts_ms;
+}
+
+int bt_tracker_end(bt_tracker_t *t, uint64_t seq, const bt_position_t *end) {
+    bt_txn_slot_t *s = slot(t, seq);
+    if (!s) return 0;
+    return slot_set_end(s, end);
+}
+
+int bt_tracker_pass(bt_tracker_t *t, const bt_position_t *pos) {
+    if (t->head == t->next) { /* nothing in flight: safe at once */
+        t->safe = *pos;
+        t->has_safe = true;
+        t->safe_changes++;
+        return 0;
+    }
+    /* Safe exactly when the newest transaction with messages is: move its end forward. */
+    bt_txn_slot_t *s = &t->slots[(t->next - 1) % t->cap];
+    if (!s->ended) return 0; /* (no position passes an open transaction) */
+    return slot_set_end(s, pos);
 }
 
 void bt_tracker_ack(bt_tracker_t *t, uint64_t seq, bool ok) {
@@ -73,15 +129,22 @@ void bt_tracker_ack(bt_tracker_t *t, uint64_t seq, bool ok) {
 
 bool bt_tracker_advance(bt_tracker_t *t) {
     bool moved = false;
+    bt_txn_slot_t *last = NULL;
     while (t->head < t->next) {
         bt_txn_slot_t *s = &t->slots[t->head % t->cap];
         if (!s->ended || s->outstanding || s->failed) break;
-        t->safe = s->end;
-        t->has_safe = true;
+        if (last) free(last->text), last->text = NULL;
+        last = s;
         t->head++;
         moved = true;
     }
-    if (moved) t->safe_changes++;
+    if (moved) {
+        slot_get_end(last, &t->safe); /* only the newest safe end is copied out */
+        free(last->text);
+        last->text = NULL;
+        t->has_safe = true;
+        t->safe_changes++;
+    }
     return moved;
 }
 

@@ -4,7 +4,9 @@
  * messages still waiting for a delivery report. The safe position is the end of the newest
  * transaction that, with every transaction before it, is fully acknowledged: a restart from
  * there loses nothing (and repeats at most what came after it). Transactions that produced no
- * message (filtered tables) become safe as soon as everything before them is.
+ * message (filtered tables) take no slot: they become safe as soon as everything before them
+ * is. The number of slots is bounded, so memory does not grow with the number of transactions
+ * read while one message waits for its acknowledgement.
  *
  * The checkpoint file holds that position plus the identity of the binlog it belongs to
  * (server id and creation time of the file, from its FORMAT_DESCRIPTION), so a checkpoint of
@@ -31,37 +33,54 @@ typedef struct bt_position {
     char snapshot_last_key[2048];
 } bt_position_t;
 
+/* A transaction with messages in flight. Slots are small: the texts of its end position
+ * (file, GTID, snapshot progress) share one allocation, made when it ends. */
 typedef struct bt_txn_slot {
     uint32_t outstanding;    /* messages without a delivery report */
-    bool ended;              /* its end was seen: end is valid */
+    bool ended;              /* its end was seen: the end fields are valid */
     bool failed;
-    bt_position_t end;
+    bool snapshot_active;
+    uint32_t server_id, file_created;
+    uint64_t pos;
+    int64_t commit_ts_ms;
+    char *text;              /* "file\0gtid\0snapshot_table\0snapshot_last_key\0" */
 } bt_txn_slot_t;
 
 typedef struct bt_tracker {
-    bt_txn_slot_t *slots;    /* ring indexed by seq - head */
+    bt_txn_slot_t *slots;    /* ring indexed by seq % cap */
     size_t cap;
+    size_t max_slots;        /* bound on transactions in flight (0 = none) */
     uint64_t head;           /* oldest transaction not yet safe */
-    uint64_t next;           /* sequence number of the next transaction */
+    uint64_t next;           /* sequence number of the next slot */
     uint64_t outstanding;    /* messages in flight, all transactions */
     bt_position_t safe;      /* newest safe position */
     bool has_safe;
     uint64_t safe_changes;   /* incremented whenever safe advances */
 } bt_tracker_t;
 
-void bt_tracker_init(bt_tracker_t *t);
+/* max_slots bounds the transactions with messages in flight at once (the pipeline pauses
+ * reading when bt_tracker_full()); 0 = no bound. */
+void bt_tracker_init(bt_tracker_t *t, size_t max_slots);
 void bt_tracker_free(bt_tracker_t *t);
-/* Open a transaction; returns its sequence number (0 on allocation failure). */
-uint64_t bt_tracker_begin(bt_tracker_t *t);
+/* A transaction's first message: open its slot. Returns its sequence number, 0 when the
+ * tracker is full or memory ran out. Transactions that send nothing never take a slot. */
+uint64_t bt_tracker_open(bt_tracker_t *t);
+bool bt_tracker_full(const bt_tracker_t *t);
 void bt_tracker_add_msg(bt_tracker_t *t, uint64_t seq);
-/* The transaction ended at end (its commit); it becomes safe once its messages are acknowledged. */
-void bt_tracker_end(bt_tracker_t *t, uint64_t seq, const bt_position_t *end);
+/* The transaction ended at end (its commit); it becomes safe once its messages are
+ * acknowledged. -1 when memory ran out. */
+int bt_tracker_end(bt_tracker_t *t, uint64_t seq, const bt_position_t *end);
+/* A position that needs no delivery (a transaction that sent nothing, the start of the next
+ * binlog file): it becomes safe as soon as everything before it is. -1 when memory ran out. */
+int bt_tracker_pass(bt_tracker_t *t, const bt_position_t *pos);
 /* A delivery report. ok=false marks the transaction failed: the safe position stops before it. */
 void bt_tracker_ack(bt_tracker_t *t, uint64_t seq, bool ok);
 /* Move the safe position over the acknowledged prefix; returns true if it moved. */
 bool bt_tracker_advance(bt_tracker_t *t);
 /* True when no message is in flight and every ended transaction is safe. */
 bool bt_tracker_idle(const bt_tracker_t *t);
+/* Transactions with a slot (in flight or waiting for an earlier one). */
+size_t bt_tracker_pending(const bt_tracker_t *t);
 
 /* Checkpoint file <state_dir>/checkpoint.json. */
 int bt_checkpoint_write(const char *state_dir, const bt_position_t *p, char *err, size_t errlen);

@@ -19,19 +19,19 @@ static bt_position_t pos(const char *file, uint64_t p) {
 
 static void test_prefix(void) {
     bt_tracker_t t;
-    bt_tracker_init(&t);
-    uint64_t a = bt_tracker_begin(&t);
+    bt_tracker_init(&t, 0);
+    uint64_t a = bt_tracker_open(&t);
     bt_tracker_add_msg(&t, a);
     bt_tracker_add_msg(&t, a);
     bt_position_t pa = pos("f.1", 100);
     bt_tracker_end(&t, a, &pa);
-    uint64_t b = bt_tracker_begin(&t);
+    uint64_t b = bt_tracker_open(&t);
     bt_tracker_add_msg(&t, b);
     bt_position_t pb = pos("f.1", 200);
     bt_tracker_end(&t, b, &pb);
-    uint64_t c = bt_tracker_begin(&t); /* filtered: no messages */
-    bt_position_t pc = pos("f.1", 300);
-    bt_tracker_end(&t, c, &pc);
+    bt_position_t pc = pos("f.1", 300); /* filtered: no messages, no slot */
+    bt_tracker_pass(&t, &pc);
+    is_uint(bt_tracker_pending(&t), 2, "a transaction without messages takes no slot");
 
     ok(!bt_tracker_advance(&t) && !t.has_safe, "nothing is safe before any delivery report");
     bt_tracker_ack(&t, b, true);
@@ -47,15 +47,15 @@ static void test_prefix(void) {
 
 static void test_open_and_failed(void) {
     bt_tracker_t t;
-    bt_tracker_init(&t);
-    uint64_t a = bt_tracker_begin(&t);
+    bt_tracker_init(&t, 0);
+    uint64_t a = bt_tracker_open(&t);
     bt_tracker_add_msg(&t, a);
     bt_tracker_ack(&t, a, true);
     ok(!bt_tracker_advance(&t), "a transaction that has not ended is never safe");
     bt_position_t pa = pos("f.1", 10);
     bt_tracker_end(&t, a, &pa);
     ok(bt_tracker_advance(&t), "once ended it is");
-    uint64_t b = bt_tracker_begin(&t);
+    uint64_t b = bt_tracker_open(&t);
     bt_tracker_add_msg(&t, b);
     bt_position_t pb = pos("f.1", 20);
     bt_tracker_end(&t, b, &pb);
@@ -68,11 +68,11 @@ static void test_open_and_failed(void) {
 static void test_many(void) {
     /* Far more open transactions than the initial ring: growth keeps every slot. */
     bt_tracker_t t;
-    bt_tracker_init(&t);
+    bt_tracker_init(&t, 0);
     enum { N = 100000 };
     static uint64_t seqs[N];
     for (int i = 0; i < N; i++) {
-        seqs[i] = bt_tracker_begin(&t);
+        seqs[i] = bt_tracker_open(&t);
         bt_tracker_add_msg(&t, seqs[i]);
         bt_position_t p = pos("f.2", (uint64_t)i + 4);
         bt_tracker_end(&t, seqs[i], &p);
@@ -83,6 +83,39 @@ static void test_many(void) {
     bt_tracker_advance(&t);
     is_uint(t.safe.pos, N + 3, "then it moves to the last one");
     is_uint(t.outstanding, 0, "no message is counted in flight");
+    bt_tracker_free(&t);
+}
+
+static void test_bounded(void) {
+    /* One message waits for its report while a long run of transactions without messages
+     * (excluded tables) is read: nothing accumulates. */
+    bt_tracker_t t;
+    bt_tracker_init(&t, 3);
+    uint64_t a = bt_tracker_open(&t);
+    bt_tracker_add_msg(&t, a);
+    bt_position_t pa = pos("f.3", 10);
+    bt_tracker_end(&t, a, &pa);
+    for (int i = 0; i < 1000000; i++) {
+        bt_position_t p = pos("f.3", (uint64_t)i + 100);
+        bt_tracker_pass(&t, &p);
+    }
+    is_uint(bt_tracker_pending(&t), 1, "a million transactions without messages behind one in flight: one slot");
+    ok(!bt_tracker_advance(&t), "still nothing safe before the report");
+    bt_tracker_ack(&t, a, true);
+    ok(bt_tracker_advance(&t), "the report moves the checkpoint");
+    is_uint(t.safe.pos, 999999 + 100, "over all of them at once");
+    bt_position_t pn = pos("f.3", 5000000);
+    bt_tracker_pass(&t, &pn);
+    is_uint(t.safe.pos, 5000000, "with nothing in flight a passed position is safe at once");
+    uint64_t s1 = bt_tracker_open(&t), s2 = bt_tracker_open(&t), s3 = bt_tracker_open(&t);
+    ok(s1 && s2 && s3, "three slots open");
+    ok(bt_tracker_full(&t) && bt_tracker_open(&t) == 0, "the fourth is refused: the tracker is bounded");
+    bt_tracker_add_msg(&t, s1);
+    bt_position_t p1 = pos("f.3", 5000100);
+    bt_tracker_end(&t, s1, &p1);
+    bt_tracker_ack(&t, s1, true);
+    bt_tracker_advance(&t);
+    ok(!bt_tracker_full(&t), "a slot is free again once its transaction is safe");
     bt_tracker_free(&t);
 }
 
@@ -121,6 +154,7 @@ int main(void) {
     test_prefix();
     test_open_and_failed();
     test_many();
+    test_bounded();
     test_file();
     return tap_done();
 }

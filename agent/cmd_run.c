@@ -1,8 +1,10 @@
 /* cmd_run.c: `bintail [run]`: the daemon. Parses flags, resumes from the checkpoint (or
  * --start), and runs the pipeline until SIGTERM/SIGINT, --stop-at-end, or an error.
  *
- * Exit status: 0 clean stop, 1 runtime error (the message says what and how to fix it),
- * 2 bad flags or configuration. */
+ * Exit status: 0 clean stop, 1 a failure a restart can cure (server or broker unreachable past
+ * the retry window), 2 bad flags or configuration, 3 a failure that needs an operator (an
+ * undecodable event, a purged binlog, a checkpoint of another binlog, a statement-based event,
+ * an oversized message with --oversize fail): restarting would fail the same way. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -20,6 +22,7 @@
 #include "agent/options.h"
 #include "agent/pipeline.h"
 #include "agent/snapshot.h"
+#include "agent/state_lock.h"
 #include "agent/source/startpos.h"
 #include "agent/util/log.h"
 
@@ -59,6 +62,14 @@ static const char *binlog_dir_of(const bt_config_t *cfg, char *buf, size_t len) 
 
 /* The checkpoint must belong to the binlog we read: same server id and the same file (by its
  * creation time) under that name. A rebuilt replica reuses file names, not creation times. */
+/* A checkpoint's start position for a fresh start: file identity from the file itself. */
+static void start_position(const char *dir, const bt_start_pos_t *start, bt_position_t *out) {
+    memset(out, 0, sizeof *out);
+    snprintf(out->file, sizeof out->file, "%s", start->file);
+    out->pos = start->pos > 4 ? start->pos : 4;
+    if (dir) bt_binlog_file_identity(dir, start->file, &out->server_id, &out->file_created);
+}
+
 static int check_identity(const char *dir, const bt_position_t *ck, char *err, size_t errlen) {
     uint32_t sid, created;
     if (bt_binlog_file_identity(dir, ck->file, &sid, &created) != 0) return 0; /* purged: the source says so */
@@ -208,8 +219,11 @@ int bt_cmd_run(int argc, char **argv) {
     bt_position_t ck;
     bool resumed = false;
     bt_start_pos_t start;
+    bool src_needs_operator = false, fresh_start = false;
+    int lock_fd = -1; /* held until exit: a second agent on this state dir is refused */
 
-    if (cfg.state_dir && prepare_state_dir(cfg.state_dir, err, sizeof err) != 0) {
+    if (cfg.state_dir && (prepare_state_dir(cfg.state_dir, err, sizeof err) != 0 ||
+                          bt_state_lock(cfg.state_dir, &lock_fd, err, sizeof err) != 0)) {
         rc = 2;
         goto out;
     }
@@ -261,7 +275,7 @@ int bt_cmd_run(int argc, char **argv) {
             .cfg = &cfg, .throttle = thr, .resume = resumed && ck.snapshot_active ? &ck : NULL, .stop = &stop_requested};
         int src_rc = bt_snapshot_run(&so, pipe, &at, err, sizeof err);
         if (src_rc != 0) {
-            rc = src_rc < 0 ? 1 : 0;
+            rc = src_rc < 0 ? BT_RUN_RETRY : BT_RUN_OK;
             goto out;
         }
         if (!strcmp(cfg.snapshot, "only")) {
@@ -274,7 +288,10 @@ int bt_cmd_run(int argc, char **argv) {
         start.pos = at.pos;
         bt_info("snapshot done: streaming from %s:%llu", start.file, (unsigned long long)start.pos);
     } else if (resumed) {
-        if (!repl && check_identity(dir, &ck, err, sizeof err) != 0) goto out;
+        if (!repl && check_identity(dir, &ck, err, sizeof err) != 0) {
+            rc = BT_RUN_OPERATOR;
+            goto out;
+        }
         memset(&start, 0, sizeof start);
         snprintf(start.file, sizeof start.file, "%s", ck.file);
         start.pos = ck.pos;
@@ -284,26 +301,40 @@ int bt_cmd_run(int argc, char **argv) {
         if (resolve_repl_start(&cfg, &start, gtid, sizeof gtid, err, sizeof err) != 0) goto out;
         bt_info("starting at %s (--start %s)", gtid[0] ? gtid : start.file[0] ? start.file : "the first binlog",
                 cfg.start);
+        fresh_start = start.file[0] != 0;
     } else {
         if (bt_start_resolve(cfg.start, dir, cfg.binlog_index, &start, err, sizeof err) != 0) goto out;
         bt_info("starting at %s:%llu (--start %s)", start.file, (unsigned long long)start.pos, cfg.start);
+        fresh_start = true;
     }
     src = repl ? open_repl_source(&cfg, &start, gtid, err, sizeof err)
-               : bt_source_file_new(cfg.binlog_dir, cfg.binlog_index, &start, err, sizeof err);
-    if (!src) goto out;
+               : bt_source_file_new(cfg.binlog_dir, cfg.binlog_index, &start, &src_needs_operator, err, sizeof err);
+    if (!src) {
+        if (src_needs_operator) rc = BT_RUN_OPERATOR;
+        goto out;
+    }
     bt_pipeline_set_source(pipe, src);
     src = NULL; /* owned by the pipeline */
+    if (fresh_start && cfg.state_dir) {
+        /* --start latest (or any start) is recorded at once: a stop before the first
+         * transaction must not make the next start choose "latest" again and skip what came. */
+        bt_position_t sp;
+        start_position(dir, &start, &sp);
+        if (bt_pipeline_start_at(pipe, &sp, err, sizeof err) != 0) goto out;
+    }
 
     rc = bt_pipeline_run(pipe, err, sizeof err);
     if (rc == 0) bt_info("stopped cleanly");
 out:
     if (rc != 0) fprintf(stderr, "bintail: %s\n", err);
     bt_control_stop(ctl); /* before the alerts: the side thread uses them */
-    if (rc == 1) bt_alerting_stopped(alerts, pipe && bt_pipeline_source_failed(pipe), err);
+    if (rc == BT_RUN_RETRY || rc == BT_RUN_OPERATOR)
+        bt_alerting_stopped(alerts, pipe && bt_pipeline_source_failed(pipe), err);
     if (alerts) bt_alerts_free(alerts);
     bt_pipeline_free(pipe);
     bt_source_free(src);
     bt_throttle_free(thr);
+    bt_state_unlock(lock_fd); /* last: everything that writes the state dir is done */
     bt_config_free(&cfg);
     return rc;
 }

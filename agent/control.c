@@ -106,6 +106,7 @@ static void handle_status(bt_control_t *c, bt_buf_t *out) {
     bt_jw_key(&w, "messages"), bt_jw_uint(&w, atomic_load(&s->messages));
     bt_jw_key(&w, "acked"), bt_jw_uint(&w, atomic_load(&s->acked));
     bt_jw_key(&w, "skipped_oversize"), bt_jw_uint(&w, atomic_load(&s->skipped_oversize)); /* --oversize skip */
+    bt_jw_key(&w, "skipped_statements"), bt_jw_uint(&w, atomic_load(&s->skipped_statements)); /* accounts, FLUSH */
     bt_jw_key(&w, "transactions"), bt_jw_uint(&w, atomic_load(&s->transactions));
     bt_jw_key(&w, "caught_up"), bt_jw_bool(&w, atomic_load(&s->caught_up));
     bt_jw_key(&w, "sink_failing_ms"), bt_jw_int(&w, atomic_load(&s->sink_failing_ms));
@@ -185,7 +186,7 @@ bt_control_t *bt_control_start(const bt_control_init_t *in, char *err, size_t er
     c->listen_fd = -1;
     if (in->state_dir) {
         if (socket_path(in->state_dir, c->path, sizeof c->path, err, errlen) != 0) goto fail;
-        unlink(c->path); /* left by a crashed agent; a running one holds the state dir's checkpoint */
+        unlink(c->path); /* left by a crashed agent: the state dir's lock (state_lock.c) keeps out a running one */
         c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         snprintf(sa.sun_path, sizeof sa.sun_path, "%s", c->path);

@@ -1,7 +1,9 @@
 /* pipeline.c: the reader loop (see pipeline.h). */
 #include "agent/pipeline.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +19,12 @@
 #include "agent/schema.h"
 #include "agent/sink/sink.h"
 #include "agent/util/log.h"
+#include "agent/xa_spill.h"
 #include "partitioner/partitioner.h"
 
 #define MAX_DOMAINS 32
+/* Returned through the producing path when a stop request cut a wait short (see wait_serving). */
+#define BT_PIPE_STOPPED (-2)
 
 typedef struct gtid_domain {
     uint32_t domain, server;
@@ -46,7 +51,9 @@ struct bt_pipeline {
 
     /* the transaction being read */
     bool in_txn;
-    uint64_t txn;             /* tracker sequence number */
+    bool txn_body;            /* its BEGIN / XA START was read */
+    uint64_t txn;             /* its tracker slot; 0 until its first message */
+    uint64_t txn_count;       /* transactions begun (the formats' transaction number) */
     char gtid[160];
     int64_t txn_ts_ms;
     uint64_t change_seq;
@@ -57,12 +64,31 @@ struct bt_pipeline {
     uint64_t pos;
     uint32_t file_server_id, file_created;
     bool file_identity_known;
+    uint32_t route_server_id; /* ${server_id}: the id of the server bintail reads */
+    char passed_file[256];    /* file of the newest position handed to the tracker */
+    const bt_raw_event_t *raw; /* the event being decoded */
+    uint8_t fde_raw[4096];    /* the current file's FORMAT_DESCRIPTION, for XA records */
+    size_t fde_len;
     gtid_domain_t domains[MAX_DOMAINS]; /* MariaDB: last GTID per domain */
     unsigned ndomains;
     char last_gtid_text[512];
     pthread_mutex_t pos_lock;
 
     char fatal[1024];         /* set from a delivery report: stop with this error */
+    bool needs_operator;      /* the error is one a restart cannot cure */
+    bool stopping;            /* a stop was requested inside a transaction: finishing it */
+
+    /* XA: a prepared group's events are recorded, and sent at its XA COMMIT (xa_spill.h) */
+    bt_xa_writer_t *xa;       /* recording the group being read */
+    bt_decoder_t *xa_dec;     /* decodes records at XA COMMIT */
+    char xa_dir[PATH_MAX];    /* the state dir, or a private temporary one */
+    bool xa_tmpdir;
+    struct xa_done {          /* committed records, removed once the checkpoint passes the commit */
+        char path[PATH_MAX];
+        char file[256];
+        uint64_t pos;
+    } *xa_done;
+    size_t nxa_done;
     /* --oversize drop-columns: copies of a change's row images with columns nulled. They live
      * here, not on a stack frame, because every later message of the same change (a
      * key-changing update, a delete's tombstone) is encoded from them too. */
@@ -137,7 +163,10 @@ bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *in, char *err, size_t e
     p->alerts = in->alerts;
     p->rand_state = (uint64_t)bt_now_ms();
     pthread_mutex_init(&p->pos_lock, NULL);
-    bt_tracker_init(&p->tracker);
+    /* Transactions in flight are bounded like the queue's messages (sink_kafka.c): one per 512
+     * bytes of --queue-max-bytes, at least 1000. */
+    int64_t max_txns = cfg->queue_max_bytes / 512;
+    bt_tracker_init(&p->tracker, (size_t)(max_txns > 1000 ? max_txns : 1000));
     bt_buf_init(&p->key, 0);
     bt_buf_init(&p->val, 0);
     bt_buf_init(&p->hash, 0);
@@ -145,7 +174,9 @@ bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *in, char *err, size_t e
         p->tracker.safe = *in->resume;
         p->tracker.has_safe = true;
         snprintf(p->last_gtid_text, sizeof p->last_gtid_text, "%s", in->resume->gtid);
+        snprintf(p->passed_file, sizeof p->passed_file, "%s", in->resume->file);
     }
+    if (cfg->state_dir) snprintf(p->xa_dir, sizeof p->xa_dir, "%s", cfg->state_dir);
 
     p->schema = bt_schema_new(cfg->mysql_url, cfg->mysql_password_file);
     bt_decoder_opts_t dopts = {.schema_cb = bt_schema_lookup, .schema_ctx = p->schema};
@@ -199,6 +230,13 @@ void bt_pipeline_free(bt_pipeline_t *p) {
     bt_buf_free(&p->val);
     bt_buf_free(&p->hash);
     free(p->scratch_values);
+    bt_xa_spill_abort(p->xa);
+    if (p->xa_dec) bt_decoder_free(p->xa_dec);
+    if (p->xa_tmpdir) { /* records of a run without a state dir do not outlive it */
+        for (size_t i = 0; i < p->nxa_done; i++) unlink(p->xa_done[i].path);
+        rmdir(p->xa_dir);
+    }
+    free(p->xa_done);
     pthread_mutex_destroy(&p->pos_lock);
     free(p);
 }
@@ -207,9 +245,33 @@ void bt_pipeline_free(bt_pipeline_t *p) {
 
 static void txn_begin(bt_pipeline_t *p, const char *gtid, int64_t ts_ms) {
     p->in_txn = true;
-    p->txn = bt_tracker_begin(&p->tracker);
+    p->txn_body = false;
+    p->txn = 0; /* a slot is taken with the first message: transactions that send nothing take none */
+    p->txn_count++;
     if (gtid != p->gtid) snprintf(p->gtid, sizeof p->gtid, "%s", gtid ? gtid : "");
     p->txn_ts_ms = ts_ms;
+}
+
+/* The position "file:pos, after everything read so far" for the tracker. */
+static void here(bt_pipeline_t *p, uint64_t pos, bt_position_t *out) {
+    memset(out, 0, sizeof *out);
+    snprintf(out->file, sizeof out->file, "%s", p->file);
+    out->pos = pos;
+    pthread_mutex_lock(&p->pos_lock);
+    snprintf(out->gtid, sizeof out->gtid, "%s", p->last_gtid_text);
+    pthread_mutex_unlock(&p->pos_lock);
+    out->server_id = p->file_server_id;
+    out->file_created = p->file_created;
+    out->commit_ts_ms = p->txn_ts_ms ? p->txn_ts_ms : p->tracker.safe.commit_ts_ms;
+}
+
+/* Hand the end of the current transaction (or a position that needs no delivery) to the
+ * tracker: with a slot it waits for its messages, without one it is safe after the others. */
+static int track_end(bt_pipeline_t *p, const bt_position_t *end) {
+    int rc = p->txn ? bt_tracker_end(&p->tracker, p->txn, end) : bt_tracker_pass(&p->tracker, end);
+    snprintf(p->passed_file, sizeof p->passed_file, "%s", end->file);
+    p->txn = 0;
+    return rc;
 }
 
 /* The MariaDB GTID position after this transaction: the last GTID of every domain seen. */
@@ -241,36 +303,122 @@ static void note_gtid(bt_pipeline_t *p, const bt_event_t *ev) {
     pthread_mutex_unlock(&p->pos_lock);
 }
 
-static void txn_end(bt_pipeline_t *p, const bt_event_t *ev) {
-    if (!p->in_txn) return;
+static int txn_end(bt_pipeline_t *p, const bt_event_t *ev, char *err, size_t errlen) {
+    if (!p->in_txn) return 0;
     bt_position_t end;
-    memset(&end, 0, sizeof end);
-    snprintf(end.file, sizeof end.file, "%s", p->file);
-    end.pos = ev->end_pos;
-    pthread_mutex_lock(&p->pos_lock);
-    snprintf(end.gtid, sizeof end.gtid, "%s", p->last_gtid_text);
-    pthread_mutex_unlock(&p->pos_lock);
-    end.server_id = p->file_server_id;
-    end.file_created = p->file_created;
+    here(p, ev->end_pos, &end);
     end.commit_ts_ms = p->txn_ts_ms;
-    bt_tracker_end(&p->tracker, p->txn, &end);
     p->in_txn = false;
     atomic_fetch_add(&p->stats.transactions, 1);
+    if (track_end(p, &end) != 0) {
+        snprintf(err, errlen, "out of memory for the delivery tracker");
+        return -1;
+    }
+    return 0;
+}
+
+/* The open transaction never ended: a new one, or a new FORMAT_DESCRIPTION, came first (the
+ * server stopped while writing it; a replica drops such a group, and so do we). Its slot is
+ * released with the position where the new event starts, so the checkpoint moves on. */
+static int txn_abandon(bt_pipeline_t *p, const bt_event_t *ev, const char *what, char *err, size_t errlen) {
+    if (!p->in_txn) return 0;
+    bt_warn("%s:%" PRIu64 ": a %s follows a transaction that never ended (the server stopped while writing it): "
+            "that transaction never committed; dropped%s", p->file, ev->pos, what,
+            p->txn ? " (some of its rows had already been sent)" : "");
+    if (p->xa) {
+        bt_xa_spill_abort(p->xa);
+        p->xa = NULL;
+    }
+    bt_position_t at;
+    here(p, ev->pos, &at);
+    p->in_txn = false;
+    if (track_end(p, &at) != 0) {
+        snprintf(err, errlen, "out of memory for the delivery tracker");
+        return -1;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- producing */
 
-/* Offer a message until the sink takes it, serving delivery reports while its queue is full. */
+static void update_lag(bt_pipeline_t *p, bool idle);
+
+/* One slice of a wait that must not block the reader: deliveries are served (the checkpoint
+ * and lag move on) for up to 100 ms. false when a stop was requested: every wait of the
+ * reader loop returns at once then. */
+static bool wait_serving(bt_pipeline_t *p, int ms) {
+    if (*p->stop) return false;
+    p->sink->ops->poll(p->sink, ms > 100 ? 100 : ms);
+    update_lag(p, false);
+    return !*p->stop;
+}
+
+/* Offer a message until the sink takes it, serving delivery reports while its queue is full.
+ * 0 taken, -1 error, BT_PIPE_STOPPED a stop was requested while the queue was full. */
 static int offer(bt_pipeline_t *p, const bt_msg_t *m, char *err, size_t errlen) {
     for (;;) {
         int rc = p->sink->ops->produce(p->sink, m, err, errlen);
         if (rc <= 0) return rc;
-        p->sink->ops->poll(p->sink, 100); /* queue full: reading pauses here */
+        if (!wait_serving(p, 100)) return BT_PIPE_STOPPED; /* queue full: reading pauses here */
         if (p->fatal[0]) {
             snprintf(err, errlen, "%s", p->fatal);
+            p->needs_operator = true;
             return -1;
         }
     }
+}
+
+/* The partition count of a topic, waiting (serving deliveries, raising sink_down) while the
+ * cluster cannot tell: >0, -1 error, BT_PIPE_STOPPED. */
+static int topic_partitions(bt_pipeline_t *p, const char *topic, bool keyed, char *err, size_t errlen) {
+    for (;;) {
+        int count = p->sink->ops->partitions(p->sink, topic, keyed, err, errlen);
+        if (count != 0) {
+            if (count < 0) p->needs_operator = true; /* the cluster answered: the topic cannot be had */
+            return count;
+        }
+        if (!wait_serving(p, 100)) return BT_PIPE_STOPPED;
+    }
+}
+
+/* The tracker slot of the current transaction, taken with its first message; while as many
+ * transactions as the bound allows wait for acknowledgements, reading pauses. */
+static int txn_slot(bt_pipeline_t *p, char *err, size_t errlen) {
+    while (!p->txn) {
+        if (!bt_tracker_full(&p->tracker)) {
+            if (!(p->txn = bt_tracker_open(&p->tracker))) {
+                snprintf(err, errlen, "out of memory for the delivery tracker");
+                return -1;
+            }
+            break;
+        }
+        if (!wait_serving(p, 100)) return BT_PIPE_STOPPED;
+    }
+    return 0;
+}
+
+/* --max-rps / --max-mbps: pause reading (serving deliveries) until the throttle allows more.
+ * Limits changed meanwhile (bintail throttle) apply to the wait at once. A stop ends the wait
+ * and the throttling: the rest of the transaction is read at full speed, so that the stop
+ * lands on a transaction boundary and nothing is sent twice after the restart. */
+static void note_stop(bt_pipeline_t *p) {
+    if (p->stopping) return;
+    p->stopping = true; /* finish the transaction, as long as that needs no waiting */
+    bt_info("stop requested inside a transaction at %s:%" PRIu64 ": finishing it first", p->file, p->pos);
+}
+
+static bool serve_while_throttled(void *ctx) {
+    bt_pipeline_t *p = ctx;
+    if (wait_serving(p, 0)) return true;
+    note_stop(p);
+    return false;
+}
+
+static int throttle_stream(bt_pipeline_t *p, double rows, double bytes) {
+    if (!p->thr || p->stopping) return 0;
+    if (bt_throttle_take(p->thr, BT_THROTTLE_STREAM, rows, bytes, 0, bt_throttle_now_ns()) <= 0) return 0;
+    bt_throttle_wait(p->thr, BT_THROTTLE_STREAM, serve_while_throttled, p);
+    return 0;
 }
 
 /* The bytes the partitioner hashes for this change. */
@@ -429,14 +577,17 @@ static int emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, 
         size_t size = p->key.len + (null_value ? 0 : p->val.len);
         if ((int64_t)size > p->cfg->max_record_bytes) {
             int rc = handle_oversize(p, c, idx, &null_value, size, dropped, sizeof dropped, err, errlen);
-            if (rc < 0) return -1;
+            if (rc < 0) {
+                p->needs_operator = true; /* --oversize fail: the limit or the policy must change */
+                return -1;
+            }
             if (rc > 0) continue;
             size = p->key.len + (null_value ? 0 : p->val.len);
         }
         /* DDL counts as keyed: a CREATE TABLE usually comes first into its table's topic */
         bool keyed = !c->table || c->table->npk > 0;
-        int count = p->sink->ops->partitions(p->sink, topic, keyed, err, errlen);
-        if (count < 0) return -1;
+        int count = topic_partitions(p, topic, keyed, err, errlen);
+        if (count < 0) return count;
         partition_input(p, c, &p->key);
         int32_t part = bt_partition_choose(&p->pspec, p->hash.p, p->hash.len, c->txn_seq, count, &p->rand_state);
         bt_msg_t m = {
@@ -447,8 +598,10 @@ static int emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, 
             .val = p->val.p,
             .vlen = p->val.len,
             .tombstone = null_value,
-            .opaque = (void *)(uintptr_t)p->txn,
         };
+        int rc = txn_slot(p, err, errlen);
+        if (rc != 0) return rc;
+        m.opaque = (void *)(uintptr_t)p->txn;
         if (p->cfg->kafka_headers) {
             add_header(&m, "bintail.op", op_name(c));
             if (c->file) {
@@ -458,21 +611,15 @@ static int emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, 
             if (c->gtid && c->gtid[0]) add_header(&m, "bintail.gtid", c->gtid);
         }
         if (dropped[0]) add_header(&m, "bintail.dropped", dropped); /* says that values are missing: always */
+        /* counted before it is offered: stdout and file sinks report delivery inside produce().
+         * A message a stop leaves unsent keeps its transaction (never ended then) unsafe. */
         bt_tracker_add_msg(&p->tracker, p->txn);
-        if (offer(p, &m, err, errlen) != 0) return -1;
+        if ((rc = offer(p, &m, err, errlen)) != 0) return rc;
         atomic_fetch_add(&p->stats.messages, 1);
         bytes += (double)size;
     }
-    if (p->thr && !c->snapshot) { /* snapshot rows are paced by the snapshot's own limits */
-        int64_t wait = bt_throttle_take(p->thr, BT_THROTTLE_STREAM, c->is_ddl ? 0 : 1, bytes, 0, bt_throttle_now_ns());
-        while (wait > 0) { /* reading pauses; deliveries are still served */
-            int64_t slice = wait > 50000000 ? 50000000 : wait;
-            bt_throttle_sleep_ns(slice);
-            p->sink->ops->poll(p->sink, 0);
-            wait -= slice;
-        }
-    }
-    return 0;
+    if (c->snapshot) return 0; /* snapshot rows are paced by the snapshot's own limits */
+    return throttle_stream(p, c->is_ddl ? 0 : 1, bytes);
 }
 
 static void change_coords(bt_pipeline_t *p, const bt_event_t *ev, bt_change_t *c) {
@@ -482,25 +629,179 @@ static void change_coords(bt_pipeline_t *p, const bt_event_t *ev, bt_change_t *c
     c->server_id = ev->server_id;
     c->ts_ms = p->txn_ts_ms ? p->txn_ts_ms : (int64_t)ev->timestamp * 1000;
     c->now_ms = bt_now_ms();
-    c->txn_seq = p->txn;
+    c->txn_seq = p->txn_count;
     c->seq = ++p->change_seq;
 }
 
-static int on_rows(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
+/* The rows of one rows event. file names the binlog file the event was read from (an XA
+ * record's events keep theirs). 0, -1 error, BT_PIPE_STOPPED. */
+static int send_rows(bt_pipeline_t *p, bt_decoder_t *dec, bt_event_t *ev, const char *file, char *err,
+                     size_t errlen) {
     const bt_table_t *t = ev->u.rows.table;
-    const char *topic = bt_router_topic(p->router, t->db, t->name, ev->server_id);
-    if (!p->in_txn) txn_begin(p, "", (int64_t)ev->timestamp * 1000);
+    const char *topic = bt_router_topic(p->router, t->db, t->name, p->route_server_id);
     const bt_row_t *before, *after;
     int rc;
-    while ((rc = bt_rows_next(p->dec, ev, &before, &after, err, errlen)) == 1) {
+    while ((rc = bt_rows_next(dec, ev, &before, &after, err, errlen)) == 1) {
         atomic_fetch_add(&p->stats.rows, 1);
         if (!topic) continue; /* not captured: still decoded, so damage is never skipped unseen */
         bt_change_t c;
-        bt_rows_change(&c, &p->rows, p->file, ev, before, after);
+        bt_rows_change(&c, &p->rows, file, ev, before, after);
         change_coords(p, ev, &c);
-        if (emit(p, &c, topic, err, errlen) != 0) return -1;
+        c.file = file;
+        if ((rc = emit(p, &c, topic, err, errlen)) != 0) return rc;
     }
+    if (rc < 0) p->needs_operator = true; /* an undecodable row */
     return rc < 0 ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- XA transactions */
+
+/* Where XA records go: the state dir, or (no checkpoint, so nothing outlives the run) a
+ * private temporary directory. */
+static int xa_dir(bt_pipeline_t *p, char *err, size_t errlen) {
+    if (p->xa_dir[0]) return 0;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(p->xa_dir, sizeof p->xa_dir, "%s/bintail-xa-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(p->xa_dir)) {
+        snprintf(err, errlen, "cannot make a directory for XA records in %s: %s (set TMPDIR, or give --state-dir)",
+                 tmp && *tmp ? tmp : "/tmp", strerror(errno));
+        p->xa_dir[0] = 0;
+        return -1;
+    }
+    p->xa_tmpdir = true;
+    return 0;
+}
+
+/* The prepared half of an XA transaction starts (MySQL: XA START; MariaDB: a GTID flagged
+ * FL_PREPARED_XA): its events are recorded instead of sent. */
+static int xa_start(bt_pipeline_t *p, const bt_event_t *ev, char *err, size_t errlen) {
+    if (!p->fde_len) {
+        snprintf(err, errlen, "%s:%" PRIu64 ": an XA transaction before any FORMAT_DESCRIPTION", p->file, ev->pos);
+        return -1;
+    }
+    if (xa_dir(p, err, errlen) != 0) return -1;
+    bt_xa_spill_abort(p->xa);
+    p->xa = bt_xa_spill_begin(p->xa_dir, p->fde_raw, p->fde_len, err, errlen);
+    return p->xa ? 0 : -1;
+}
+
+static int xa_record(bt_pipeline_t *p, const bt_event_t *ev, char *err, size_t errlen) {
+    if (ev->in_payload) {
+        snprintf(err, errlen, "%s:%" PRIu64 ": an XA transaction inside a compressed TRANSACTION_PAYLOAD is not "
+                 "supported", p->file, ev->pos);
+        p->needs_operator = true;
+        return -1;
+    }
+    return bt_xa_spill_add(p->xa, p->file, p->raw->pos, p->raw->data, p->raw->len, err, errlen);
+}
+
+/* Send the rows of the recorded XA group xid now (its XA COMMIT is being read). */
+static int xa_replay(bt_pipeline_t *p, const char *xid, size_t xl, const bt_event_t *at, char *err, size_t errlen) {
+    bt_xa_reader_t *r;
+    const uint8_t *fde, *data;
+    size_t fdelen, len;
+    const char *file;
+    uint64_t pos;
+    int rc = p->xa_dir[0] ? bt_xa_replay_open(p->xa_dir, xid, xl, &r, &fde, &fdelen, err, errlen) : 0;
+    if (rc <= 0) {
+        if (rc == 0)
+            bt_warn("%s:%" PRIu64 ": XA COMMIT %.*s: its XA PREPARE was read before bintail's start position, so its "
+                    "rows are not known and are not sent (start earlier, e.g. --start at that XA PREPARE)",
+                    p->file, at->pos, (int)xl, xid);
+        return rc;
+    }
+    if (!p->xa_dec) {
+        bt_decoder_opts_t dopts = {.schema_cb = bt_schema_lookup, .schema_ctx = p->schema};
+        if (!(p->xa_dec = bt_decoder_new(&dopts))) {
+            bt_xa_replay_close(r);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    bt_event_t ev;
+    rc = bt_decoder_feed(p->xa_dec, fde, fdelen, 4, err, errlen);
+    if (rc == 0) { /* the FORMAT_DESCRIPTION: checksums, post-header lengths */
+        while ((rc = bt_decoder_next(p->xa_dec, &ev, err, errlen)) == 1) {
+        }
+    }
+    while (rc == 0 && (rc = bt_xa_replay_next(r, &data, &len, &file, &pos, err, errlen)) == 1) {
+        bt_decoder_set_file(p->xa_dec, file);
+        if ((rc = bt_decoder_feed(p->xa_dec, data, len, pos, err, errlen)) != 0) break;
+        while ((rc = bt_decoder_next(p->xa_dec, &ev, err, errlen)) == 1)
+            if (ev.kind == BT_EV_ROWS && (rc = send_rows(p, p->xa_dec, &ev, file, err, errlen)) != 0) break;
+        if (rc != 0) break;
+    }
+    bt_xa_replay_close(r);
+    if (rc == -1 && !p->needs_operator) p->needs_operator = true; /* a damaged record or event */
+    if (rc != 0) return rc;
+    /* The record is removed once the checkpoint has passed this commit (a crash before that
+     * reads the XA COMMIT again, and needs the record again). */
+    struct xa_done *nd = realloc(p->xa_done, (p->nxa_done + 1) * sizeof *nd);
+    if (!nd) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    p->xa_done = nd;
+    struct xa_done *d = &p->xa_done[p->nxa_done++];
+    bt_xa_spill_path(p->xa_dir, xid, xl, d->path, sizeof d->path);
+    snprintf(d->file, sizeof d->file, "%s", p->file);
+    d->pos = at->end_pos;
+    return 0;
+}
+
+/* A binlog file name's order: longer suffixes are later (.999999 < .1000000). */
+static bool position_passed(const bt_position_t *ck, const char *file, uint64_t pos) {
+    size_t a = strlen(ck->file), b = strlen(file);
+    int c = a != b ? (a < b ? -1 : 1) : strcmp(ck->file, file);
+    return c > 0 || (c == 0 && ck->pos >= pos);
+}
+
+static void xa_forget_committed(bt_pipeline_t *p) {
+    size_t kept = 0;
+    for (size_t i = 0; i < p->nxa_done; i++) {
+        if (position_passed(&p->tracker.safe, p->xa_done[i].file, p->xa_done[i].pos)) unlink(p->xa_done[i].path);
+        else p->xa_done[kept++] = p->xa_done[i];
+    }
+    p->nxa_done = kept;
+}
+
+/* The end of an XA group: XA_PREPARE (record kept; sent now only if it was a one-phase
+ * commit), XA COMMIT (send the record), XA ROLLBACK (drop it). 1 = handled, 0 = not XA. */
+static int xa_end(bt_pipeline_t *p, const bt_event_t *ev, char *err, size_t errlen) {
+    size_t xl;
+    const char *xid;
+    if (ev->type == BT_XA_PREPARE_LOG_EVENT) {
+        if (!p->xa) return 0;
+        const char *id = ev->u.xa.xid;
+        int rc = bt_xa_spill_seal(p->xa, id, strlen(id), err, errlen);
+        p->xa = NULL;
+        if (rc != 0) return -1;
+        if (!ev->u.xa.one_phase) return 1;
+        /* MySQL's XA COMMIT ... ONE PHASE is written as a prepare that is also the commit */
+        rc = xa_replay(p, id, strlen(id), ev, err, errlen);
+        return rc < 0 ? rc : 1;
+    }
+    if (ev->kind == BT_EV_COMMIT && ev->type != BT_XID_EVENT &&
+        (xid = bt_xa_statement_xid(ev->u.query.sql, ev->u.query.sql_len, "COMMIT", &xl))) {
+        int rc = xa_replay(p, xid, xl, ev, err, errlen);
+        return rc < 0 ? rc : 1;
+    }
+    if (ev->kind == BT_EV_ROLLBACK && (xid = bt_xa_statement_xid(ev->u.query.sql, ev->u.query.sql_len, "ROLLBACK",
+                                                                   &xl))) {
+        char path[PATH_MAX];
+        if (p->xa_dir[0]) {
+            bt_xa_spill_path(p->xa_dir, xid, xl, path, sizeof path);
+            unlink(path); /* never committed: its rows are never sent */
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int on_rows(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
+    if (!p->in_txn) txn_begin(p, "", (int64_t)ev->timestamp * 1000);
+    if (p->xa) return xa_record(p, ev, err, errlen); /* sent at its XA COMMIT */
+    return send_rows(p, p->dec, ev, p->file, err, errlen);
 }
 
 /* The table a DDL statement names, when it is a simple CREATE/ALTER/DROP/TRUNCATE/RENAME TABLE. */
@@ -544,7 +845,7 @@ static int on_ddl(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
     snprintf(db, sizeof db, "%.*s", (int)ev->u.query.db_len, ev->u.query.db ? ev->u.query.db : "");
     ddl_table(ev->u.query.sql, ev->u.query.sql_len, db, sizeof db, table, sizeof table);
     bt_schema_invalidate(p->schema, db, table);
-    const char *topic = bt_router_ddl_topic(p->router, db, table[0] ? table : NULL, ev->server_id);
+    const char *topic = bt_router_ddl_topic(p->router, db, table[0] ? table : NULL, p->route_server_id);
     if (topic) {
         bt_change_t c = {0};
         c.is_ddl = true;
@@ -553,7 +854,8 @@ static int on_ddl(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
         c.sql = ev->u.query.sql;
         c.sql_len = ev->u.query.sql_len;
         change_coords(p, ev, &c);
-        if (emit(p, &c, topic, err, errlen) != 0) return -1;
+        int rc = emit(p, &c, topic, err, errlen);
+        if (rc != 0) return rc;
     }
     bt_info("DDL at %s:%" PRIu64 ": %.*s", p->file, ev->pos, (int)(ev->u.query.sql_len > 300 ? 300 : ev->u.query.sql_len),
             ev->u.query.sql);
@@ -563,40 +865,89 @@ static int on_ddl(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
                  ev->pos, (int)(ev->u.query.sql_len > 1000 ? 1000 : ev->u.query.sql_len), ev->u.query.sql);
         bt_alerts_raise(p->alerts, "ddl", BT_ALERTS_INFO, msg, bt_now_ms());
     }
-    txn_end(p, ev);
+    return txn_end(p, ev, err, errlen);
+}
+
+/* A FORMAT_DESCRIPTION: which server wrote the file, and (at the start of a new file) a
+ * position the checkpoint may take even before the file's first transaction, so that a file
+ * read to its end can be purged without blocking a restart. */
+static int on_format(bt_pipeline_t *p, const bt_event_t *ev, bool replay, char *err, size_t errlen) {
+    if (ev->in_payload) return 0;
+    if (p->raw && p->raw->len <= sizeof p->fde_raw) {
+        memcpy(p->fde_raw, p->raw->data, p->raw->len);
+        p->fde_len = p->raw->len;
+    }
+    p->route_server_id = ev->server_id;
+    if (ev->timestamp) {
+        p->file_server_id = ev->server_id;
+        p->file_created = ev->timestamp;
+        p->file_identity_known = true;
+    }
+    if (p->in_txn && txn_abandon(p, ev, "FORMAT_DESCRIPTION (a new binlog file)", err, errlen) != 0) return -1;
+    if (!ev->timestamp || replay || !strcmp(p->passed_file, p->file)) return 0; /* not a new file */
+    bt_position_t at;
+    here(p, 4, &at);
+    if (track_end(p, &at) != 0) {
+        snprintf(err, errlen, "out of memory for the delivery tracker");
+        return -1;
+    }
     return 0;
+}
+
+static int on_begin(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
+    if (p->in_txn && p->txn_body && txn_abandon(p, ev, "BEGIN", err, errlen) != 0) return -1;
+    if (!p->in_txn) txn_begin(p, "", (int64_t)ev->timestamp * 1000);
+    p->txn_body = true;
+    size_t xl;
+    if (bt_xa_statement_xid(ev->u.query.sql, ev->u.query.sql_len, "START", &xl)) return xa_start(p, ev, err, errlen);
+    return 0;
+}
+
+static int on_end(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
+    int rc = xa_end(p, ev, err, errlen);
+    if (rc < 0) return rc;
+    return txn_end(p, ev, err, errlen);
+}
+
+/* A statement about accounts, privileges or the server: no schema change, and its text may
+ * hold credentials, so it is neither published nor logged. */
+static int on_admin(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
+    if (!p->in_txn) txn_begin(p, p->gtid, (int64_t)ev->timestamp * 1000);
+    atomic_fetch_add(&p->stats.skipped_statements, 1);
+    bt_debug("%s:%" PRIu64 ": an account or server statement (not a schema change): not published", p->file,
+             ev->pos);
+    return txn_end(p, ev, err, errlen);
 }
 
 static int on_event(bt_pipeline_t *p, bt_event_t *ev, bool replay, char *err, size_t errlen) {
     switch (ev->kind) {
     case BT_EV_FORMAT:
-        if (!ev->in_payload && ev->timestamp) {
-            p->file_server_id = ev->server_id;
-            p->file_created = ev->timestamp;
-            p->file_identity_known = true;
-        }
-        return 0;
+        return on_format(p, ev, replay, err, errlen);
     case BT_EV_GTID:
         if (replay) return 0;
+        if (p->in_txn && txn_abandon(p, ev, "GTID", err, errlen) != 0) return -1;
         note_gtid(p, ev);
         txn_begin(p, ev->u.gtid.text,
                   ev->u.gtid.commit_ts_us ? ev->u.gtid.commit_ts_us / 1000 : (int64_t)ev->timestamp * 1000);
-        return 0;
+        return ev->u.gtid.xa_prepared ? xa_start(p, ev, err, errlen) : 0;
     case BT_EV_BEGIN:
-        if (!p->in_txn) txn_begin(p, "", (int64_t)ev->timestamp * 1000);
-        return 0;
+        return on_begin(p, ev, err, errlen);
+    case BT_EV_TABLE_MAP:
+        return p->xa ? xa_record(p, ev, err, errlen) : 0;
     case BT_EV_ROWS:
         return on_rows(p, ev, err, errlen);
     case BT_EV_COMMIT:
     case BT_EV_ROLLBACK:
-        txn_end(p, ev);
-        return 0;
+        return on_end(p, ev, err, errlen);
     case BT_EV_DDL:
         return on_ddl(p, ev, err, errlen);
+    case BT_EV_ADMIN:
+        return on_admin(p, ev, err, errlen);
     case BT_EV_DML_STATEMENT:
         snprintf(err, errlen, "%s:%" PRIu64 ": a statement-based change (%.*s...): bintail reads row events only; "
                  "set binlog_format=ROW on the server (and on its primary when this is a replica)",
                  p->file, ev->pos, (int)(ev->u.query.sql_len > 80 ? 80 : ev->u.query.sql_len), ev->u.query.sql);
+        p->needs_operator = true;
         return -1;
     default:
         return 0;
@@ -614,6 +965,7 @@ static int write_checkpoint(bt_pipeline_t *p, bool force, char *err, size_t errl
     if (bt_checkpoint_write(p->cfg->state_dir, &p->tracker.safe, err, errlen) != 0) return -1;
     p->last_ckpt_ms = now;
     p->ckpt_written_changes = p->tracker.safe_changes;
+    if (p->nxa_done) xa_forget_committed(p);
     bt_debug("checkpoint %s:%" PRIu64 " %s", p->tracker.safe.file, p->tracker.safe.pos, p->tracker.safe.gtid);
     return 0;
 }
@@ -631,13 +983,23 @@ static void update_lag(bt_pipeline_t *p, bool idle) {
     atomic_store(&p->stats.sink_failing_ms, p->sink->ops->failing_ms(p->sink, now));
 }
 
+int bt_pipeline_start_at(bt_pipeline_t *p, const bt_position_t *start, char *err, size_t errlen) {
+    p->tracker.safe = *start;
+    p->tracker.has_safe = true;
+    p->tracker.safe_changes++;
+    snprintf(p->passed_file, sizeof p->passed_file, "%s", start->file);
+    return write_checkpoint(p, true, err, errlen);
+}
+
 /* ---------------------------------------------------------------- full sync */
+
+void bt_pipeline_set_server_id(bt_pipeline_t *p, uint32_t server_id) { p->route_server_id = server_id; }
 
 void bt_pipeline_chunk_begin(bt_pipeline_t *p) { txn_begin(p, "", bt_now_ms()); }
 
 int bt_pipeline_snapshot_row(bt_pipeline_t *p, const bt_table_t *t, const bt_row_t *row, bool last, char *err,
                              size_t errlen) {
-    const char *topic = bt_router_topic(p->router, t->db, t->name, 0);
+    const char *topic = bt_router_topic(p->router, t->db, t->name, p->route_server_id);
     if (!topic) return 0;
     if (!p->in_txn) bt_pipeline_chunk_begin(p);
     bt_change_t c = {0};
@@ -650,20 +1012,26 @@ int bt_pipeline_snapshot_row(bt_pipeline_t *p, const bt_table_t *t, const bt_row
     c.snapshot_last = last;
     c.gtid = "";
     c.ts_ms = c.now_ms = bt_now_ms();
-    c.txn_seq = p->txn;
+    c.txn_seq = p->txn_count;
     c.seq = ++p->change_seq;
     atomic_fetch_add(&p->stats.rows, 1);
     if (p->fatal[0]) {
         snprintf(err, errlen, "%s", p->fatal);
         return -1;
     }
-    return emit(p, &c, topic, err, errlen);
+    int rc = emit(p, &c, topic, err, errlen);
+    if (rc == BT_PIPE_STOPPED) snprintf(err, errlen, "stopped");
+    return rc == 0 ? 0 : -1;
 }
 
-void bt_pipeline_chunk_end(bt_pipeline_t *p, const bt_position_t *progress) {
+int bt_pipeline_chunk_end(bt_pipeline_t *p, const bt_position_t *progress, char *err, size_t errlen) {
     if (!p->in_txn) bt_pipeline_chunk_begin(p);
-    bt_tracker_end(&p->tracker, p->txn, progress);
     p->in_txn = false;
+    if (track_end(p, progress) != 0) {
+        snprintf(err, errlen, "out of memory for the delivery tracker");
+        return -1;
+    }
+    return 0;
 }
 
 int bt_pipeline_service(bt_pipeline_t *p, int timeout_ms, char *err, size_t errlen) {
@@ -704,75 +1072,110 @@ void bt_pipeline_set_source(bt_pipeline_t *p, bt_source_t *src) {
 
 /* ---------------------------------------------------------------- the loop */
 
+/* Deliver what was produced, up to timeout_ms (a stop request does not cut this short: it is
+ * the bounded drain of a stop). */
 static int drain(bt_pipeline_t *p, int timeout_ms) {
-    int64_t deadline = bt_now_ms() + timeout_ms;
-    while (p->sink->ops->in_flight(p->sink) > 0 && bt_now_ms() < deadline) p->sink->ops->poll(p->sink, 100);
+    int64_t now = bt_now_ms(), deadline = now + timeout_ms, progress_ms = now;
+    uint64_t left = p->sink->ops->in_flight(p->sink);
+    while (left > 0 && now < deadline) {
+        p->sink->ops->poll(p->sink, 100);
+        now = bt_now_ms();
+        uint64_t l = p->sink->ops->in_flight(p->sink);
+        if (l < left) progress_ms = now;
+        left = l;
+        /* the sink is down and nothing moved for 3 s: waiting longer would only delay the exit */
+        if (now - progress_ms > 3000 && p->sink->ops->failing_ms(p->sink, now) > 0) break;
+    }
     bt_tracker_advance(&p->tracker);
-    return p->sink->ops->in_flight(p->sink) > 0 ? -1 : 0;
+    return left > 0 ? -1 : 0;
+}
+
+/* A failure: BT_RUN_OPERATOR when a restart cannot cure it, else BT_RUN_RETRY. */
+static int failed(bt_pipeline_t *p, bool needs_operator) {
+    p->needs_operator |= needs_operator;
+    return p->needs_operator ? BT_RUN_OPERATOR : BT_RUN_RETRY;
+}
+
+/* Nothing new from the source: lag, checkpoint, and the end for --stop-at-end. 1 = stop now. */
+static int on_idle(bt_pipeline_t *p, int *rc, char *err, size_t errlen) {
+    bool at_end = p->src->ops->at_end(p->src);
+    atomic_store(&p->stats.caught_up, at_end);
+    update_lag(p, at_end);
+    if (write_checkpoint(p, false, err, errlen) != 0) {
+        *rc = failed(p, false);
+        return 1;
+    }
+    if (!p->cfg->stop_at_end || !at_end || p->in_txn) return 0;
+    if (drain(p, 60000) != 0) {
+        snprintf(err, errlen, "reached the end, but %" PRIu64 " messages were still not delivered after 60 s",
+                 p->sink->ops->in_flight(p->sink));
+        *rc = failed(p, false);
+    }
+    return 1;
+}
+
+/* Decode one raw event and act on what it holds. 0 go on, 1 stop (rc set). */
+static int on_raw(bt_pipeline_t *p, const bt_raw_event_t *raw, int *rc, char *err, size_t errlen) {
+    atomic_store(&p->stats.last_event_ms, bt_now_ms());
+    if (strcmp(p->file, raw->file)) {
+        pthread_mutex_lock(&p->pos_lock);
+        snprintf(p->file, sizeof p->file, "%s", raw->file);
+        pthread_mutex_unlock(&p->pos_lock);
+        bt_decoder_set_file(p->dec, p->file);
+    }
+    pthread_mutex_lock(&p->pos_lock);
+    p->pos = raw->pos;
+    pthread_mutex_unlock(&p->pos_lock);
+    p->raw = raw;
+    if (bt_decoder_feed(p->dec, raw->data, raw->len, raw->pos, err, errlen) != 0) {
+        p->source_failed = true;
+        *rc = failed(p, true); /* an event that cannot be decoded stays so */
+        return 1;
+    }
+    bt_event_t ev;
+    int n, r = 0;
+    while ((n = bt_decoder_next(p->dec, &ev, err, errlen)) == 1)
+        if ((r = on_event(p, &ev, raw->skip, err, errlen)) != 0) break;
+    if (n < 0) {
+        p->source_failed = true;
+        *rc = failed(p, true);
+        return 1;
+    }
+    if (r == BT_PIPE_STOPPED) return 1; /* a stop cut a wait inside a transaction short */
+    if (r != 0) {
+        *rc = failed(p, false);
+        return 1;
+    }
+    return 0;
 }
 
 int bt_pipeline_run(bt_pipeline_t *p, char *err, size_t errlen) {
     bt_raw_event_t raw;
-    bt_event_t ev;
-    int rc = 0;
-    while (!*p->stop) {
+    int rc = BT_RUN_OK;
+    for (;;) {
+        if (*p->stop) {
+            if (!p->in_txn) break; /* between transactions: stop here */
+            note_stop(p);
+        }
         p->sink->ops->poll(p->sink, 0);
         if (p->fatal[0]) {
             snprintf(err, errlen, "%s", p->fatal);
-            rc = 1;
+            rc = failed(p, true); /* delivery errors that reach a report are permanent */
             break;
         }
-        int got = bt_source_next(p->src, &raw, 100, err, errlen);
+        int got = bt_source_next(p->src, &raw, p->stopping ? 0 : 100, err, errlen);
         if (got < 0) {
             p->source_failed = true;
-            rc = 1;
+            rc = failed(p, p->src->needs_operator);
             break;
         }
         if (got == 0) {
-            bool at_end = p->src->ops->at_end(p->src);
-            atomic_store(&p->stats.caught_up, at_end);
-            update_lag(p, at_end);
-            if (write_checkpoint(p, false, err, errlen) != 0) {
-                rc = 1;
-                break;
-            }
-            if (p->cfg->stop_at_end && at_end && !p->in_txn) {
-                if (drain(p, 60000) != 0) {
-                    snprintf(err, errlen, "reached the end, but %" PRIu64 " messages were still not delivered after 60 s",
-                             p->sink->ops->in_flight(p->sink));
-                    rc = 1;
-                }
-                break;
-            }
+            if (p->stopping) break; /* the rest of the transaction is not there yet */
+            if (on_idle(p, &rc, err, errlen)) break;
             continue;
         }
-        atomic_store(&p->stats.last_event_ms, bt_now_ms());
-        if (strcmp(p->file, raw.file)) {
-            pthread_mutex_lock(&p->pos_lock);
-            snprintf(p->file, sizeof p->file, "%s", raw.file);
-            pthread_mutex_unlock(&p->pos_lock);
-            bt_decoder_set_file(p->dec, p->file);
-        }
-        pthread_mutex_lock(&p->pos_lock);
-        p->pos = raw.pos;
-        pthread_mutex_unlock(&p->pos_lock);
-        if (bt_decoder_feed(p->dec, raw.data, raw.len, raw.pos, err, errlen) != 0) {
-            p->source_failed = true;
-            rc = 1;
-            break;
-        }
-        int n;
-        while ((n = bt_decoder_next(p->dec, &ev, err, errlen)) == 1) {
-            if (on_event(p, &ev, raw.skip, err, errlen) != 0) {
-                n = -2;
-                break;
-            }
-        }
-        if (n < 0) {
-            p->source_failed = n == -1; /* a decoding error, not one of ours further down */
-            rc = 1;
-            break;
-        }
+        if (on_raw(p, &raw, &rc, err, errlen)) break;
+        p->raw = NULL;
         /* While a backlog is read the source never idles: move the safe position, lag and
          * checkpoint on time, a few times a second. */
         int64_t now = bt_now_ms();
@@ -781,11 +1184,15 @@ int bt_pipeline_run(bt_pipeline_t *p, char *err, size_t errlen) {
             update_lag(p, false);
         }
         if (write_checkpoint(p, false, err, errlen) != 0) {
-            rc = 1;
+            rc = failed(p, false);
             break;
         }
     }
-    /* Stopping: deliver what was produced, then record how far that got. */
+    p->raw = NULL;
+    if (*p->stop && p->in_txn && rc == BT_RUN_OK)
+        bt_warn("stopped inside the transaction at %s:%" PRIu64 " (finishing it would have meant waiting): it is "
+                "sent again after the restart", p->file, p->pos);
+    /* Stopping: deliver what was produced (for a bounded time), then record how far that got. */
     char err2[512];
     if (drain(p, rc ? 5000 : 10000) != 0)
         bt_warn("%" PRIu64 " messages were not acknowledged before exit; they will be sent again after a restart",
@@ -794,7 +1201,7 @@ int bt_pipeline_run(bt_pipeline_t *p, char *err, size_t errlen) {
         bt_error("%s", err2);
         if (!rc) {
             snprintf(err, errlen, "%s", err2);
-            rc = 1;
+            rc = BT_RUN_RETRY;
         }
     }
     return rc;

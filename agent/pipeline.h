@@ -27,6 +27,7 @@ typedef struct bt_pipeline_stats {
     _Atomic uint64_t messages;       /* messages produced */
     _Atomic uint64_t acked;          /* messages acknowledged */
     _Atomic uint64_t skipped_oversize;
+    _Atomic uint64_t skipped_statements; /* account and server statements, never published */
     _Atomic uint64_t transactions;
     _Atomic int64_t last_event_ms;   /* when the source last yielded an event */
     _Atomic int64_t source_advanced_ms;
@@ -44,9 +45,24 @@ typedef struct bt_pipeline_init {
     struct bt_alerts *alerts;       /* for ddl alerts (--alert-ddl); may be NULL */
 } bt_pipeline_init_t;
 
+/* What bt_pipeline_run returns; the process exit status (README, "Exit status"). */
+enum {
+    BT_RUN_OK = 0,       /* stopped cleanly */
+    BT_RUN_RETRY = 1,    /* failed; a restart can cure it (server or broker unreachable, disk) */
+    BT_RUN_OPERATOR = 3, /* failed; needs an operator (undecodable event, purged binlog, ...) */
+};
+
 bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *init, char *err, size_t errlen);
-/* Runs until stopped, the end with --stop-at-end, or an error. 0 = clean exit, 1 = error (err). */
+/* Runs until stopped, the end with --stop-at-end, or an error: a BT_RUN_* code (err set when
+ * not OK). A stop request inside a transaction finishes it unless that means waiting (for the
+ * server, the queue, the throttle); every wait returns at once on a stop. */
 int bt_pipeline_run(bt_pipeline_t *p, char *err, size_t errlen);
+/* Streaming starts at start (no checkpoint yet): record it as the checkpoint now, so that a
+ * stop before the first transaction still resumes there. */
+int bt_pipeline_start_at(bt_pipeline_t *p, const bt_position_t *start, char *err, size_t errlen);
+/* The id of the server read, for ${server_id} in topics, before the first binlog event
+ * tells it (the snapshot sets it from @@server_id). */
+void bt_pipeline_set_server_id(bt_pipeline_t *p, uint32_t server_id);
 bt_pipeline_stats_t *bt_pipeline_stats(bt_pipeline_t *p);
 /* After bt_pipeline_run failed: whether the source or decoder was the cause (source_error). */
 bool bt_pipeline_source_failed(const bt_pipeline_t *p);
@@ -64,7 +80,7 @@ void bt_pipeline_chunk_begin(bt_pipeline_t *p);
  * sink's queue is full or the throttle says so. */
 int bt_pipeline_snapshot_row(bt_pipeline_t *p, const bt_table_t *t, const bt_row_t *row, bool last, char *err,
                              size_t errlen);
-void bt_pipeline_chunk_end(bt_pipeline_t *p, const bt_position_t *progress);
+int bt_pipeline_chunk_end(bt_pipeline_t *p, const bt_position_t *progress, char *err, size_t errlen);
 /* Serve delivery reports and write the checkpoint when due; -1 with err after a fatal
  * delivery error or a failed checkpoint write. */
 int bt_pipeline_service(bt_pipeline_t *p, int timeout_ms, char *err, size_t errlen);

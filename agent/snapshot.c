@@ -649,9 +649,23 @@ static const char *binlog_dir(const bt_config_t *cfg, char *buf, size_t len) {
     return buf;
 }
 
+/* The server's own id: ${server_id} in topic names is the same for snapshot and stream rows
+ * (the stream's comes from the binlog files' FORMAT_DESCRIPTION, written by this server). */
+static int server_id(snap_run_t *run, unsigned long *out, char *err, size_t errlen) {
+    MYSQL_RES *res = bt_snap_query(&run->workers[0].conn, "SELECT @@server_id", "the server id", err, errlen);
+    if (!res) return -1;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    *out = row && row[0] ? strtoul(row[0], NULL, 10) : 0;
+    mysql_free_result(res);
+    bt_pipeline_set_server_id(run->p, (uint32_t)*out);
+    return 0;
+}
+
 static int check_point(snap_run_t *run, char *err, size_t errlen) {
     char dirbuf[PATH_MAX];
     const char *dir = binlog_dir(run->cfg, dirbuf, sizeof dirbuf);
+    unsigned long server;
+    if (server_id(run, &server, err, errlen) != 0) return -1;
     if (!dir) return 0; /* not streaming from local files: nothing to compare with */
     uint32_t sid, created;
     if (bt_binlog_file_identity(dir, run->point.file, &sid, &created) != 0) {
@@ -673,11 +687,6 @@ static int check_point(snap_run_t *run, char *err, size_t errlen) {
         }
         return 0;
     }
-    MYSQL_RES *res = bt_snap_query(&run->workers[0].conn, "SELECT @@server_id", "the server id", err, errlen);
-    if (!res) return -1;
-    MYSQL_ROW row = mysql_fetch_row(res);
-    unsigned long server = row && row[0] ? strtoul(row[0], NULL, 10) : 0;
-    mysql_free_result(res);
     if (server != sid) {
         snprintf(err, errlen, "--mysql is server %lu, but %s/%s was written by server %u: the snapshot must come from "
                  "the server whose binlog bintail reads", server, dir, run->point.file, sid);
@@ -941,8 +950,8 @@ static int handle(snap_run_t *run, snap_msg_t *m, bool *in_chunk, char *err, siz
         bt_position_t pos;
         frontier(run, &pos);
         if (!*in_chunk) bt_pipeline_chunk_begin(run->p);
-        bt_pipeline_chunk_end(run->p, &pos);
         *in_chunk = false;
+        if (bt_pipeline_chunk_end(run->p, &pos, err, errlen) != 0) return -1;
         if (m->last) {
             if (e->started) log_table(run, e, bt_now_ms());
             bt_snap_table_free(e->st); /* every row of it was handled before this message */
@@ -1108,7 +1117,7 @@ int bt_snapshot_run(const bt_snapshot_opts_t *o, bt_pipeline_t *p, bt_position_t
     fin.snapshot_table[0] = 0;
     fin.snapshot_last_key[0] = 0;
     bt_pipeline_chunk_begin(p);
-    bt_pipeline_chunk_end(p, &fin);
+    if (bt_pipeline_chunk_end(p, &fin, err, errlen) != 0) goto out;
     if (bt_pipeline_settle(p, 60000, err, errlen) != 0) goto out;
     *start = fin;
     bt_info("snapshot: done: %zu tables, %" PRIu64 " rows in %.1f s, %" PRIu64 " queries; streaming starts at %s:%" PRIu64,

@@ -41,6 +41,8 @@ bool bt_snap_sleep(bt_snap_pace_t *pc, int64_t ns) {
     return !bt_snap_pace_stopped(pc);
 }
 
+static bool keep_waiting(void *ctx) { return !bt_snap_pace_stopped(ctx); }
+
 /* The window for the current limit: at most `cap` queries in any `window_ns`. */
 static void window_of(double qps, size_t *cap, int64_t *window_ns) {
     if (qps >= 1) {
@@ -73,7 +75,7 @@ int bt_snap_pace_queries(bt_snap_pace_t *pc, unsigned k, uint64_t *ticket) {
     }
     /* The long-run rate and the run-time changes come from the shared throttle... */
     int64_t wait = bt_throttle_take(pc->thr, BT_THROTTLE_SNAPSHOT, 0, 0, k, bt_throttle_now_ns());
-    if (wait > 0 && !bt_snap_sleep(pc, wait)) return -1;
+    if (wait > 0 && !bt_throttle_wait(pc->thr, BT_THROTTLE_SNAPSHOT, keep_waiting, pc)) return -1;
     /* ...and the hard per-second cap from the window, checked last, just before sending. */
     for (;;) {
         if (bt_snap_pace_stopped(pc)) return -1;
@@ -127,7 +129,7 @@ void bt_snap_pace_done(bt_snap_pace_t *pc, uint64_t ticket, unsigned k) {
 int bt_snap_pace_row(bt_snap_pace_t *pc, double bytes) {
     if (!pc->thr) return 0;
     int64_t wait = bt_throttle_take(pc->thr, BT_THROTTLE_SNAPSHOT, 1, bytes, 0, bt_throttle_now_ns());
-    if (wait > 0 && !bt_snap_sleep(pc, wait)) return -1;
+    if (wait > 0 && !bt_throttle_wait(pc->thr, BT_THROTTLE_SNAPSHOT, keep_waiting, pc)) return -1;
     return 0;
 }
 

@@ -225,6 +225,33 @@ int64_t bt_throttle_take(bt_throttle_t *t, bt_throttle_kind_t kind, double rows,
     return wait;
 }
 
+int64_t bt_throttle_debt_ns(bt_throttle_t *t, bt_throttle_kind_t kind, int64_t now_ns) {
+    if ((unsigned)kind >= BT_THROTTLE_KINDS)
+        return 0;
+    int first = kind == BT_THROTTLE_STREAM ? BT_BUCKET_STREAM_ROWS : BT_BUCKET_SNAPSHOT_QUERIES;
+    int last = kind == BT_THROTTLE_STREAM ? BT_BUCKET_STREAM_BYTES : BT_BUCKET_SNAPSHOT_BYTES;
+    int64_t wait = 0;
+    pthread_mutex_lock(&t->lock);
+    for (int i = first; i <= last; i++) {
+        int64_t w = bt_bucket_peek_wait(&t->buckets[i], 0, now_ns);
+        wait = w > wait ? w : wait;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return wait;
+}
+
+bool bt_throttle_wait(bt_throttle_t *t, bt_throttle_kind_t kind, bool (*serve)(void *ctx), void *ctx) {
+    for (;;) {
+        /* asked afresh each slice: a limit changed meanwhile pays the debt back at its new rate */
+        int64_t w = bt_throttle_debt_ns(t, kind, bt_throttle_now_ns());
+        if (w <= 0)
+            return true;
+        if (serve && !serve(ctx))
+            return false;
+        bt_throttle_sleep_ns(w < BT_THROTTLE_SLICE_NS ? w : BT_THROTTLE_SLICE_NS);
+    }
+}
+
 void bt_throttle_get_stats(const bt_throttle_t *t, bt_throttle_kind_t kind,
                            bt_throttle_stats_t *out) {
     if ((unsigned)kind >= BT_THROTTLE_KINDS) {

@@ -12,6 +12,7 @@
 #ifndef BT_THROTTLE_H
 #define BT_THROTTLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -92,6 +93,17 @@ void bt_throttle_get_limits(bt_throttle_t *t, bt_throttle_limits_t *out);
  * counted in the kind's stats. Thread-safe. */
 int64_t bt_throttle_take(bt_throttle_t *t, bt_throttle_kind_t kind, double rows, double bytes,
                          double queries, int64_t now_ns);
+
+/* The wait the kind's debt asks for now (0 = none), without taking anything. Thread-safe. */
+int64_t bt_throttle_debt_ns(bt_throttle_t *t, bt_throttle_kind_t kind, int64_t now_ns);
+
+/* The one wait every throttled reader uses: sleeps in slices of at most BT_THROTTLE_SLICE_NS
+ * until the kind's debt is paid, asking the debt afresh each slice (so a limit raised or
+ * lowered meanwhile applies at once) and calling serve(ctx) before each slice (serve delivery
+ * reports; return false to stop waiting). Returns true when the debt is paid, false when
+ * serve said stop. */
+#define BT_THROTTLE_SLICE_NS 50000000 /* 50 ms: a stop or a new limit is noticed this fast */
+bool bt_throttle_wait(bt_throttle_t *t, bt_throttle_kind_t kind, bool (*serve)(void *ctx), void *ctx);
 
 /* Reads the wait counters of one kind; lock-free. The two fields are read separately, so under
  * concurrent takes they may be one take apart. */

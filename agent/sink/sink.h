@@ -38,8 +38,10 @@ typedef struct bt_sink_ops {
     int (*produce)(bt_sink_t *s, const bt_msg_t *m, char *err, size_t errlen);
     /* Serve delivery reports for up to timeout_ms. */
     void (*poll)(bt_sink_t *s, int timeout_ms);
-    /* Partition count of a topic (1 for sinks without partitions); -1 with err. keyed: the
-     * topic is for a table with a key (how many partitions a topic created now gets). */
+    /* Partition count of a topic (1 for sinks without partitions); 0 = not known yet (the
+     * cluster does not answer, or the topic is being created: ask again after serving
+     * deliveries; never blocks for long); -1 with err. keyed: the topic is for a table with a
+     * key (how many partitions a topic created now gets). */
     int (*partitions)(bt_sink_t *s, const char *topic, bool keyed, char *err, size_t errlen);
     /* Make everything acknowledged so far durable (before a checkpoint write). */
     int (*sync)(bt_sink_t *s, char *err, size_t errlen);

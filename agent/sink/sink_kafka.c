@@ -22,6 +22,8 @@ typedef struct topic_entry {
     char *name;
     rd_kafka_topic_t *rkt;
     int partitions;
+    bool create_tried;
+    int64_t missing_since_ms; /* the cluster answered without this topic since then; 0 = not yet */
 } topic_entry_t;
 
 typedef struct kafka_sink {
@@ -32,6 +34,7 @@ typedef struct kafka_sink {
     topic_entry_t *topics;
     size_t ntopics, captopics;
     int64_t failing_since_ms;   /* first failure after the last success; 0 = healthy */
+    bool waiting_metadata;      /* a topic's partitions are asked for and the cluster does not answer */
     int64_t last_ok_ms;
     char last_error[512];
 } kafka_sink_t;
@@ -103,6 +106,8 @@ static topic_entry_t *topic_get(kafka_sink_t *ks, const char *name, char *err, s
     t->name = strdup(name);
     t->rkt = rkt;
     t->partitions = 0;
+    t->create_tried = false;
+    t->missing_since_ms = 0;
     return t;
 }
 
@@ -163,35 +168,48 @@ static int create_topic(kafka_sink_t *ks, const char *topic, bool keyed, char *e
     return rc;
 }
 
+/* Asks the cluster once (for at most half a second) and returns at once: the caller waits,
+ * serving deliveries and watching for a stop, and asks again. So an unreachable cluster at
+ * start-up is an outage like any other (sink_down fires, reading pauses, nothing exits). */
 static int kafka_partitions(bt_sink_t *base, const char *topic, bool keyed, char *err, size_t errlen) {
     kafka_sink_t *ks = (kafka_sink_t *)base;
     topic_entry_t *t = topic_get(ks, topic, err, errlen);
     if (!t) return -1;
     if (t->partitions > 0) return t->partitions;
-    if (ks->create_topics && create_topic(ks, topic, keyed, err, errlen) < 0) return -1;
-    /* A new topic may be auto-created by the metadata request; ask again until it has
-     * partitions with leaders, for up to 30 s. */
-    rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (int attempt = 0; attempt < 60; attempt++) {
-        const struct rd_kafka_metadata *md = NULL;
-        last = rd_kafka_metadata(ks->rk, 0, t->rkt, &md, 5000);
-        if (!last && md->topic_cnt == 1) {
-            last = md->topics[0].err;
-            int n = md->topics[0].partition_cnt;
-            rd_kafka_metadata_destroy(md);
-            if (!last && n > 0) {
-                t->partitions = n;
-                return n;
-            }
-        } else if (md) {
-            rd_kafka_metadata_destroy(md);
-        }
-        struct timespec ts = {0, 500 * 1000000L};
-        nanosleep(&ts, NULL);
-        rd_kafka_poll(ks->rk, 0);
+    const struct rd_kafka_metadata *md = NULL;
+    /* With --create-topics the topic is created before its metadata is asked for (asking may
+     * make the brokers auto-create it with their defaults); the first question, about the
+     * brokers only, tells whether the cluster answers at all. */
+    bool create = ks->create_topics && !t->create_tried;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(ks->rk, 0, create ? NULL : t->rkt, &md, 500);
+    if (e) { /* no answer: the cluster is unreachable */
+        if (md) rd_kafka_metadata_destroy(md);
+        ks->waiting_metadata = true;
+        if (!ks->failing_since_ms) ks->failing_since_ms = now_ms();
+        snprintf(ks->last_error, sizeof ks->last_error, "metadata for %s: %s", topic, rd_kafka_err2str(e));
+        return 0;
     }
+    ks->waiting_metadata = false;
+    if (rd_kafka_outq_len(ks->rk) == 0) ks->failing_since_ms = 0;
+    if (create) {
+        rd_kafka_metadata_destroy(md);
+        t->create_tried = true;
+        return create_topic(ks, topic, keyed, err, errlen) < 0 ? -1 : 0;
+    }
+    rd_kafka_resp_err_t terr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    int n = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
+    rd_kafka_metadata_destroy(md);
+    if (!terr && n > 0) {
+        t->partitions = n;
+        return n;
+    }
+    /* A new topic may be auto-created by the metadata request: ask again, for up to 30 s. */
+    int64_t now = now_ms();
+    if (!t->missing_since_ms) t->missing_since_ms = now;
+    if (now - t->missing_since_ms < 30000) return 0;
     snprintf(err, errlen, "cannot get the partitions of topic %s: %s (create the topic, or enable "
-                          "auto.create.topics.enable on the brokers)", topic, rd_kafka_err2str(last));
+                          "auto.create.topics.enable on the brokers, or give --create-topics)", topic,
+             rd_kafka_err2str(terr));
     return -1;
 }
 
@@ -232,8 +250,9 @@ static uint64_t kafka_in_flight(bt_sink_t *base) {
 static int64_t kafka_failing_ms(bt_sink_t *base, int64_t now) {
     kafka_sink_t *ks = (kafka_sink_t *)base;
     if (!ks->failing_since_ms) return 0;
-    /* An error with nothing waiting (an idle connection closed) is not an outage. */
-    if (rd_kafka_outq_len(ks->rk) == 0) return 0;
+    /* An error with nothing waiting (an idle connection closed) is not an outage; waiting for
+     * a topic's metadata is. */
+    if (rd_kafka_outq_len(ks->rk) == 0 && !ks->waiting_metadata) return 0;
     return now - ks->failing_since_ms;
 }
 

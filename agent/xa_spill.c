@@ -1,0 +1,207 @@
+/* xa_spill.c: on-disk records of prepared XA transactions (see xa_spill.h).
+ *
+ * File layout (host byte order: the record never leaves this machine):
+ *   "BTXA1\n" | record(FORMAT_DESCRIPTION) | record*
+ *   record = len u32 | pos u64 | file_len u8 | file | the event's bytes
+ * A group is recorded into xa-open.spill; its XA_PREPARE names the XID, and the file is renamed
+ * to the XID's name (MariaDB tells the XID only there, in the GTID event and the prepare). */
+#include "agent/xa_spill.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define MAGIC "BTXA1\n"
+#define MAX_RECORD ((size_t)1 << 30)
+
+struct bt_xa_writer {
+    FILE *f;
+    char dir[4096];
+    char path[4200];
+};
+
+struct bt_xa_reader {
+    FILE *f;
+    char path[4200];
+    uint8_t *buf;
+    size_t cap;
+    char file[256];
+    uint8_t *fde;
+    size_t fdelen;
+};
+
+static bool word_at(const char **s, const char *e, const char *kw) {
+    const char *p = *s;
+    while (p < e && isspace((unsigned char)*p)) p++;
+    size_t n = strlen(kw);
+    if ((size_t)(e - p) < n || strncasecmp(p, kw, n) != 0) return false;
+    if ((size_t)(e - p) > n && !isspace((unsigned char)p[n])) return false;
+    *s = p + n;
+    return true;
+}
+
+const char *bt_xa_statement_xid(const char *sql, size_t len, const char *verb, size_t *xidlen) {
+    const char *s = sql, *e = sql + len;
+    if (!word_at(&s, e, "XA") || !word_at(&s, e, verb)) return NULL;
+    while (s < e && isspace((unsigned char)*s)) s++;
+    while (e > s && (isspace((unsigned char)e[-1]) || e[-1] == ';')) e--;
+    /* XA COMMIT xid ONE PHASE names the same xid */
+    if (e - s > 10 && !strncasecmp(e - 9, "ONE PHASE", 9)) {
+        e -= 9;
+        while (e > s && isspace((unsigned char)e[-1])) e--;
+    }
+    if (e == s) return NULL;
+    *xidlen = (size_t)(e - s);
+    return s;
+}
+
+void bt_xa_spill_path(const char *dir, const char *xid, size_t xidlen, char *out, size_t outlen) {
+    /* FNV-1a of the xid, case folded (hex digits may be written either way): a short, stable name */
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < xidlen; i++) h = (h ^ (uint8_t)tolower((unsigned char)xid[i])) * 1099511628211ULL;
+    snprintf(out, outlen, "%s/xa-%016llx.spill", dir, (unsigned long long)h);
+}
+
+static int write_record(FILE *f, const char *file, uint64_t pos, const uint8_t *ev, size_t len) {
+    uint32_t l = (uint32_t)len;
+    size_t fl = strlen(file);
+    uint8_t flen = (uint8_t)(fl > 255 ? 255 : fl);
+    return fwrite(&l, sizeof l, 1, f) == 1 && fwrite(&pos, sizeof pos, 1, f) == 1 && fwrite(&flen, 1, 1, f) == 1 &&
+                   fwrite(file, 1, flen, f) == flen && fwrite(ev, 1, len, f) == len
+               ? 0
+               : -1;
+}
+
+bt_xa_writer_t *bt_xa_spill_begin(const char *dir, const uint8_t *fde, size_t fdelen, char *err, size_t errlen) {
+    bt_xa_writer_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(w->dir, sizeof w->dir, "%s", dir);
+    snprintf(w->path, sizeof w->path, "%s/xa-open.spill", dir);
+    w->f = fopen(w->path, "wbe");
+    if (!w->f || fwrite(MAGIC, 1, 6, w->f) != 6 || write_record(w->f, "", 0, fde, fdelen) != 0) {
+        snprintf(err, errlen, "cannot write the XA record %s: %s (the state directory must be writable)", w->path,
+                 strerror(errno));
+        bt_xa_spill_abort(w);
+        return NULL;
+    }
+    return w;
+}
+
+int bt_xa_spill_add(bt_xa_writer_t *w, const char *file, uint64_t pos, const uint8_t *ev, size_t len, char *err,
+                    size_t errlen) {
+    if (write_record(w->f, file, pos, ev, len) != 0) {
+        snprintf(err, errlen, "cannot write the XA record %s: %s", w->path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int bt_xa_spill_seal(bt_xa_writer_t *w, const char *xid, size_t xidlen, char *err, size_t errlen) {
+    char final[4200];
+    bt_xa_spill_path(w->dir, xid, xidlen, final, sizeof final);
+    int ok = fflush(w->f) == 0 && fsync(fileno(w->f)) == 0;
+    int saved = errno;
+    ok = fclose(w->f) == 0 && ok;
+    w->f = NULL;
+    if (ok && rename(w->path, final) != 0) ok = 0, saved = errno;
+    if (ok) { /* the rename is durable before the checkpoint may pass the prepare */
+        int dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ok = dfd >= 0 && fsync(dfd) == 0;
+        saved = errno;
+        if (dfd >= 0) close(dfd);
+    }
+    if (!ok) {
+        snprintf(err, errlen, "cannot write the XA record %s: %s", final, strerror(saved));
+        unlink(w->path);
+    }
+    free(w);
+    return ok ? 0 : -1;
+}
+
+void bt_xa_spill_abort(bt_xa_writer_t *w) {
+    if (!w) return;
+    if (w->f) fclose(w->f);
+    unlink(w->path);
+    free(w);
+}
+
+/* One record into r->buf: 1, 0 at a clean end, -1 damaged. */
+static int read_record(bt_xa_reader_t *r, size_t *len, uint64_t *pos) {
+    uint32_t l;
+    uint8_t flen;
+    if (fread(&l, sizeof l, 1, r->f) != 1) return feof(r->f) ? 0 : -1;
+    if (fread(pos, sizeof *pos, 1, r->f) != 1 || fread(&flen, 1, 1, r->f) != 1 || l > MAX_RECORD) return -1;
+    if (fread(r->file, 1, flen, r->f) != flen) return -1;
+    r->file[flen] = 0;
+    if (l > r->cap) {
+        uint8_t *nb = realloc(r->buf, l);
+        if (!nb) return -1;
+        r->buf = nb;
+        r->cap = l;
+    }
+    if (fread(r->buf, 1, l, r->f) != l) return -1;
+    *len = l;
+    return 1;
+}
+
+int bt_xa_replay_open(const char *dir, const char *xid, size_t xidlen, bt_xa_reader_t **out, const uint8_t **fde,
+                      size_t *fdelen, char *err, size_t errlen) {
+    bt_xa_reader_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    bt_xa_spill_path(dir, xid, xidlen, r->path, sizeof r->path);
+    r->f = fopen(r->path, "rbe");
+    if (!r->f) {
+        int e = errno;
+        if (e != ENOENT) snprintf(err, errlen, "cannot read the XA record %s: %s", r->path, strerror(e));
+        free(r);
+        return e == ENOENT ? 0 : -1;
+    }
+    char magic[6];
+    uint64_t pos;
+    size_t len;
+    if (fread(magic, 1, 6, r->f) != 6 || memcmp(magic, MAGIC, 6) || read_record(r, &len, &pos) != 1 ||
+        !(r->fde = malloc(len))) {
+        snprintf(err, errlen, "the XA record %s is damaged: remove it (its transaction's rows are then not sent)",
+                 r->path);
+        bt_xa_replay_close(r);
+        return -1;
+    }
+    memcpy(r->fde, r->buf, len);
+    r->fdelen = len;
+    *fde = r->fde;
+    *fdelen = r->fdelen;
+    *out = r;
+    return 1;
+}
+
+int bt_xa_replay_next(bt_xa_reader_t *r, const uint8_t **ev, size_t *len, const char **file, uint64_t *pos,
+                      char *err, size_t errlen) {
+    int rc = read_record(r, len, pos);
+    if (rc < 0) {
+        snprintf(err, errlen, "the XA record %s is damaged (truncated): remove it and restart", r->path);
+        return -1;
+    }
+    if (rc == 0) return 0;
+    *ev = r->buf;
+    *file = r->file;
+    return 1;
+}
+
+void bt_xa_replay_close(bt_xa_reader_t *r) {
+    if (!r) return;
+    if (r->f) fclose(r->f);
+    free(r->buf);
+    free(r->fde);
+    free(r);
+}

@@ -526,6 +526,14 @@ static int shrink_change(bt_pipeline_t *p, bt_change_t *c, unsigned idx, bool *n
     }
 }
 
+static void skip_warning(bt_pipeline_t *p, const bt_change_t *c, size_t size) {
+    bt_warn("skipped a change of %s.%s (key %.*s) at %s:%" PRIu64 ": a %zu-byte message, over --max-record-bytes %"
+            PRId64 " (--oversize skip)", c->db, c->table_name ? c->table_name : "",
+            (int)(p->key.len > 200 ? 200 : p->key.len), p->key.p ? (const char *)p->key.p : "",
+            c->file ? c->file : "snapshot", c->pos, size, p->cfg->max_record_bytes);
+    atomic_fetch_add(&p->stats.skipped_oversize, 1);
+}
+
 /* A message over --max-record-bytes: 0 = go on with what is in key/val now (shrunk), 1 = skip
  * it, -1 = stop with err. */
 static int handle_oversize(bt_pipeline_t *p, bt_change_t *c, unsigned idx, bool *null_value, size_t size,
@@ -544,28 +552,51 @@ static int handle_oversize(bt_pipeline_t *p, bt_change_t *c, unsigned idx, bool 
                         size, dropped);
             return rc;
         }
-        /* even without every droppable column it does not fit: fall through to the error */
-        policy = "fail";
+        /* even with every column but the key set to null it does not fit */
+        snprintf(err, errlen, "a %zu-byte message for %s.%s (key %.*s) at %s:%" PRIu64 " is over --max-record-bytes "
+                 "%" PRId64 " even with every column but the key set to null (--oversize drop-columns): raise the "
+                 "limit (and the topic's max.message.bytes), or use --oversize skip", size, c->db,
+                 c->table_name ? c->table_name : "", (int)(p->key.len > 200 ? 200 : p->key.len),
+                 p->key.p ? (const char *)p->key.p : "", c->file ? c->file : "snapshot", c->pos,
+                 p->cfg->max_record_bytes);
+        return -1;
     }
     if (!strcmp(policy, "skip")) {
-        bt_warn("skipped a %zu-byte message for %s.%s at %s:%" PRIu64 " (over --max-record-bytes %" PRId64 ")", size,
-                c->db, c->table_name ? c->table_name : "", c->file ? c->file : "snapshot", c->pos,
-                p->cfg->max_record_bytes);
-        atomic_fetch_add(&p->stats.skipped_oversize, 1);
+        skip_warning(p, c, size);
         return 1;
     }
     snprintf(err, errlen, "a %zu-byte message for %s.%s (key %.*s) at %s:%" PRIu64
                           " is over --max-record-bytes %" PRId64 ": raise the limit (and the topic's "
                           "max.message.bytes), or use --oversize skip or drop-columns",
              size, c->db, c->table_name ? c->table_name : "", (int)(p->key.len > 200 ? 200 : p->key.len),
-             p->key.p ? p->key.p : "", c->file ? c->file : "snapshot", c->pos, p->cfg->max_record_bytes);
+             p->key.p ? (const char *)p->key.p : "", c->file ? c->file : "snapshot", c->pos, p->cfg->max_record_bytes);
     return -1;
+}
+
+/* --oversize skip drops a whole change, never a part of it (a delete without its tombstone, a
+ * key-changing update's delete without its create): a change of several messages is checked
+ * whole before any of them goes out. 1 = skip it, 0 = it fits, -1 = error. */
+static int oversize_skips_change(bt_pipeline_t *p, const bt_change_t *c, unsigned n, char *err, size_t errlen) {
+    if (n < 2 || strcmp(p->cfg->oversize, "skip") != 0) return 0;
+    for (unsigned idx = 0; idx < n; idx++) {
+        bool null_value = false;
+        if (bt_format_encode(p->fmt, c, idx, &p->key, &p->val, &null_value, err, errlen) != 0) return -1;
+        size_t size = p->key.len + (null_value ? 0 : p->val.len);
+        if ((int64_t)size > p->cfg->max_record_bytes) {
+            skip_warning(p, c, size);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Encode a change in the chosen format and hand its messages to the sink. */
 static int emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, char *err, size_t errlen) {
     bt_change_t cc = *change, *c = &cc;
     unsigned n = bt_format_count(p->fmt, c);
+    int skip = oversize_skips_change(p, c, n, err, errlen);
+    if (skip < 0) return -1;
+    if (skip) return 0;
     double bytes = 0;
     char pos_text[24] = "";
     if (p->cfg->kafka_headers) pos_text[bt_fmt_u64(pos_text, c->pos)] = 0; /* per change: no printf */

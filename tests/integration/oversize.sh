@@ -20,7 +20,8 @@ run=(--binlog-dir "$primary_DIR/data" --kafka "$BROKERS" --max-record-bytes "$li
 # ---------------------------------------------------------------- skip
 sql primary "INSERT INTO $db.s VALUES (1, 'before', 'small');
   INSERT INTO $db.s VALUES (2, 'big', $big);
-  INSERT INTO $db.s VALUES (3, 'after', 'small');"
+  INSERT INTO $db.s VALUES (3, 'after', 'small');
+  DELETE FROM $db.s WHERE id = 2;"
 bintail_bg "$BT_TMP/skip.log" "${run[@]}" --include "$db\\.s" --oversize skip --state-dir "$BT_TMP/skip"
 skip_pid=$BT_PID
 caught_up() {
@@ -29,15 +30,15 @@ caught_up() {
 }
 wait_for 30 caught_up; ok $? "skip: bintail reads to the end"
 st=$("$BINTAIL" status --state-dir "$BT_TMP/skip")
-echo "$st" | grep -q '"skipped_oversize":1,'; ok $? "skip: status counts the skipped message ($st)"
+echo "$st" | grep -q '"skipped_oversize":2,'; ok $? "skip: status counts the skipped insert and delete ($st)"
 kill -TERM "$skip_pid"; wait "$skip_pid"; is "$?" 0 "skip: SIGTERM stops it cleanly (exit 0)"; bt_untrack "$skip_pid"
-grep -Eq "warn: skipped a [0-9]+-byte message for $db\.s at mysql-bin\.[0-9]+:[0-9]+ \(over --max-record-bytes $limit\)" \
+grep -Eq "warn: skipped a change of $db\.s \(key \{\"id\":2\}\) at mysql-bin\.[0-9]+:[0-9]+: a [0-9]+-byte message, over --max-record-bytes $limit" \
   "$BT_TMP/skip.log"
-ok $? "skip: a warning names the table, the position and the limit: $(grep -o 'skipped a.*' "$BT_TMP/skip.log")"
+ok $? "skip: a warning names the table, the key, the position and the limit: $(grep -m1 -o 'skipped a.*' "$BT_TMP/skip.log")"
 ids=$(consume_py "${db}_s" 3 5 | $PY -c '
 import json, sys
 print(" ".join(sorted(str(json.loads(json.loads(l)["key"])["id"]) for l in sys.stdin)))')
-is "$ids" "1 3" "skip: the rows before and after the big one arrive, the big one does not"
+is "$ids" "1 3" "skip: the rows before and after the big one arrive; neither its insert nor its delete, nor the delete's tombstone"
 
 # ---------------------------------------------------------------- drop-columns
 sql primary "INSERT INTO $db.d VALUES (1, 'a', $big);

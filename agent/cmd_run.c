@@ -326,7 +326,7 @@ int bt_cmd_run(int argc, char **argv) {
     rc = bt_pipeline_run(pipe, err, sizeof err);
     if (rc == 0) bt_info("stopped cleanly");
 out:
-    if (rc != 0) fprintf(stderr, "bintail: %s\n", err);
+    if (rc != 0) bt_log_fatal_line(err); /* escaped: err may quote a key or a statement */
     bt_control_stop(ctl); /* before the alerts: the side thread uses them */
     if (rc == BT_RUN_RETRY || rc == BT_RUN_OPERATOR)
         bt_alerting_stopped(alerts, pipe && bt_pipeline_source_failed(pipe), err);

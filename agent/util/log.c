@@ -83,6 +83,14 @@ void bt_log(int level, const char *fmt, ...) {
             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[level], text);
 }
 
+void bt_log_fatal_line(const char *msg) {
+    char text[4 * 2048 + 1];
+    size_t len = strlen(msg);
+    if (len > 2048) len = 2048;
+    escape_message(text, msg, len);
+    fprintf(stderr, "bintail: %s\n", text);
+}
+
 int bt_log_open(const char *path) {
     snprintf(log_path, sizeof log_path, "%s", path);
     return freopen(log_path, "a", stderr) ? 0 : -1;

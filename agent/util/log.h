@@ -10,6 +10,8 @@ void bt_log_set_level(int level);
 int bt_log_level_from_name(const char *name);
 int bt_log_enabled(int level);
 void bt_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The one line "bintail: MSG" a command ends with on failure, escaped like every log line. */
+void bt_log_fatal_line(const char *msg);
 /* Send logs (all of stderr) to path, appending; 0 or -1 with errno. */
 int bt_log_open(const char *path);
 /* From a SIGHUP handler: ask for the log file to be reopened (after logrotate moved it). */

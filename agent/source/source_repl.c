@@ -124,6 +124,7 @@ typedef struct repl_source {
     qitem_t *head, *tail;
     size_t qbytes;
     bool failed;
+    bool fail_operator;   /* the failure is one a restart cannot cure (set with failed) */
     char fail_msg[2048];
     atomic_bool stopping;      /* written under mu (waits check it there), read anywhere */
     int dump_fd;               /* socket of the current connection, -1 between connections */
@@ -641,7 +642,8 @@ static int reconnect(repl_source_t *rs, const char *why) {
                     rs->gtid_pending ? 0 : rs->pos);
             return 1;
         }
-        if (!retry) {
+        if (!retry) { /* the server refuses (purged binlog, missing privilege): no restart cures it */
+            rs->fail_operator = true;
             fail(rs, "%s", err);
             return 0;
         }
@@ -658,7 +660,8 @@ static void *reader_main(void *arg) {
         if (rc == 1) continue;
         dump_close(rs);
         if (rc == -2) break;
-        if (rc == -1) {
+        if (rc == -1) { /* a malformed stream */
+            rs->fail_operator = true;
             fail(rs, "replication from %s:%u at %s:%" PRIu64 ": %s", rs->url.host, rs->url.port,
                  rs->file[0] ? rs->file : "(start)", rs->pos, err);
             break;
@@ -691,6 +694,7 @@ static int repl_next(bt_source_t *src, bt_raw_event_t *ev, int timeout_ms, char 
             pthread_cond_signal(&rs->cv_space);
         } else if (rs->failed) {
             snprintf(err, errlen, "%s", rs->fail_msg);
+            rs->base.needs_operator = rs->fail_operator;
             pthread_mutex_unlock(&rs->mu);
             return -1;
         }

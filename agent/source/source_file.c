@@ -56,6 +56,7 @@ typedef struct file_source {
     bool at_end;
     bool eof;             /* the last read returned 0 bytes */
     uint64_t seen_size;   /* file size when we last found no more bytes */
+    uint64_t known_size;  /* file size the look-ahead last saw */
     bt_gate_t gate;       /* how far the events belong to complete transactions */
     uint64_t torn_from;   /* a torn group starts here (UINT64_MAX: none known) */
     uint64_t torn_to;     /* ...and ends here (UINT64_MAX: at the end of the file) */
@@ -192,7 +193,7 @@ static int open_current(file_source_t *fs, char *err, size_t errlen) {
     fs->len = fs->off = 0;
     fs->eof = false;
     fs->file_done = false;
-    fs->seen_size = 0;
+    fs->seen_size = fs->known_size = 0;
     fs->torn_from = fs->torn_to = UINT64_MAX;
     bt_gate_reset(&fs->gate, 4);
     if (lseek(fs->fd, 4, SEEK_SET) < 0) {
@@ -364,11 +365,20 @@ static int gate_cover(file_source_t *fs, uint64_t end, char *err, size_t errlen)
             g->horizon = UINT64_MAX; /* damaged: the reader reports it with its offset */
             return 1;
         }
-        /* An event counts only once all of it is written: a torn XID ends nothing. */
-        if (!peek(fs, g->scan + size - 1, 1, err, errlen, &failed)) return failed ? -1 : 0;
-        size_t want = size < 512 ? size : 512, need = 0;
+        /* An event counts only once all of it is written: a torn XID ends nothing. The file's
+         * size is asked again only when the event reaches past what was seen last. */
+        if (g->scan + size > fs->known_size) {
+            struct stat st;
+            if (fstat(fs->fd, &st) != 0) {
+                snprintf(err, errlen, "cannot stat %s: %s", fs->name, strerror(errno));
+                return -1;
+            }
+            fs->known_size = (uint64_t)st.st_size;
+            if (g->scan + size > fs->known_size) return 0;
+        }
+        size_t want = HEADER_LEN, need = 0; /* most events need no more than their header */
         for (;;) {
-            const uint8_t *ev = peek(fs, g->scan, want, err, errlen, &failed);
+            const uint8_t *ev = want == HEADER_LEN ? h : peek(fs, g->scan, want, err, errlen, &failed);
             if (!ev) return failed ? -1 : 0;
             int rc = bt_gate_step(g, ev, want, size, &need);
             if (rc == BT_GATE_OK) break;

@@ -58,7 +58,7 @@ const bt_opt_t bt_options[] = {
     {"format", 0, BT_OPT_CHOICE, OFF(format), NULL, "json|debezium|canal|maxwell|dataworks|upsert", 0, 0, "Output", "FORMAT",
      "Message format. Default: debezium for Kafka, json for stdout and files."},
     {"topic", 0, BT_OPT_STR, OFF(topic), "${db}_${table}", NULL, 0, 0, "Output", "TEMPLATE",
-     "Topic name template; variables ${db}, ${table}, ${server_id}."},
+     "Topic name template; variables ${db}, ${table}, ${server_id} (the id of the server bintail reads, the same for snapshot and stream rows)."},
     {"route", 0, BT_OPT_LIST, OFF(routes), NULL, NULL, 0, 0, "Output", "REGEX=TEMPLATE",
      "Topic for tables whose db.table matches REGEX (first match wins; $1.. are capture groups); repeatable."},
     {"ddl-topic", 0, BT_OPT_STR, OFF(ddl_topic), NULL, NULL, 0, 0, "Output", "NAME",
@@ -80,7 +80,8 @@ const bt_opt_t bt_options[] = {
      "or replace the largest columns with null."},
     {"queue-max-bytes", 0, BT_OPT_SIZE, OFF(queue_max_bytes), "16MB", NULL, 1024 * 1024, 1e12, "Output", "SIZE",
      "Messages waiting for delivery, in bytes of key and value (the Kafka Java producer's buffer.memory); also at "
-     "most one message per 512 bytes of it. Reading pauses when it is full. At least --max-record-bytes."},
+     "most one message, and one transaction awaiting acknowledgement, per 512 bytes of it. Reading pauses "
+     "when it is full. At least --max-record-bytes."},
     {"kafka-headers", 0, BT_OPT_ONOFF, OFF(kafka_headers), "on", NULL, 0, 0, "Output", "on|off",
      "Kafka headers bintail.op, bintail.file, bintail.pos, bintail.gtid on every message; off saves about a third "
      "of the CPU per message."},

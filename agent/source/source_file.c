@@ -146,25 +146,29 @@ static void free_list(char **v, size_t n) {
     free(v);
 }
 
-/* The file listed after `name` in the index: 1 found (copied to next), 0 none yet,
- * -1 error; -2 when `name` itself is no longer listed (purged). */
+/* Binlog files are numbered: a longer name is later (.999999 < .1000000), else by bytes. */
+static int binlog_name_cmp(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    return la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
+}
+
+/* The file that follows `name`: the first listed name after it in binlog order. 1 found
+ * (copied to next), 0 none yet, -1 error. The server rewrites the index in place when it
+ * purges (MySQL replaces it by delete and rename), so a read may see it half-written, or not
+ * at all: only the order of the names counts, never their place in a possibly torn file, and
+ * a missing index means "not yet". Whether our own file is still listed does not matter: it
+ * is open, and a file that vanished before it was opened is reported by open_current(). */
 static int next_in_index(file_source_t *fs, const char *name, char *next, size_t nextlen, char *err, size_t errlen) {
     char **v;
     size_t n;
-    if (bt_binlog_index_read(fs->dir, fs->index, &v, &n, err, errlen) != 0) return -1;
-    int rc = -2;
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(v[i], name)) {
-            rc = 0;
-            if (i + 1 < n) {
-                snprintf(next, nextlen, "%s", v[i + 1]);
-                rc = 1;
-            }
-            break;
-        }
-    }
+    if (bt_binlog_index_read(fs->dir, fs->index, &v, &n, err, errlen) != 0)
+        return access(fs->index, F_OK) != 0 && errno == ENOENT ? 0 : -1;
+    const char *best = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] && binlog_name_cmp(v[i], name) > 0 && (!best || binlog_name_cmp(v[i], best) < 0)) best = v[i];
+    if (best) snprintf(next, nextlen, "%s", best);
     free_list(v, n);
-    return rc;
+    return best ? 1 : 0;
 }
 
 static int open_current(file_source_t *fs, char *err, size_t errlen) {
@@ -269,19 +273,6 @@ static void wait_for_change(file_source_t *fs, int timeout_ms) {
     }
 }
 
-/* The name of the file listed after the current one: 1 found, 0 none yet, -1 error (purged). */
-static int listed_next(file_source_t *fs, char *next, size_t nextlen, char *err, size_t errlen) {
-    int rc = next_in_index(fs, fs->name, next, nextlen, err, errlen);
-    if (rc == -2) {
-        snprintf(err, errlen, "binlog file %s is no longer listed in %s: it was purged while bintail was "
-                              "reading it. Keep binlogs longer (binlog_expire_logs_seconds), then restart with "
-                              "--reset-checkpoint and a new snapshot", fs->name, fs->index);
-        fs->base.needs_operator = true;
-        return -1;
-    }
-    return rc;
-}
-
 static int switch_to(file_source_t *fs, const char *next, char *err, size_t errlen) {
     bt_info("following the binlog to %s", next);
     close_current(fs);
@@ -298,7 +289,7 @@ void (*bt_source_file_index_hook)(void);
 
 static int finished_without_rotate(file_source_t *fs, char *next, size_t nextlen, char *err, size_t errlen) {
     if (bt_source_file_index_hook) bt_source_file_index_hook();
-    int rc = listed_next(fs, next, nextlen, err, errlen);
+    int rc = next_in_index(fs, fs->name, next, nextlen, err, errlen);
     if (rc <= 0) return rc;
     struct stat st;
     if (fstat(fs->fd, &st) != 0) {
@@ -482,7 +473,7 @@ static int file_next(bt_source_t *src, bt_raw_event_t *ev, int timeout_ms, char 
     char next[256];
     for (;;) {
         if (fs->file_done) { /* ROTATE or STOP read: the file is complete; move on once the next is listed */
-            int rc = listed_next(fs, next, sizeof next, err, errlen);
+            int rc = next_in_index(fs, fs->name, next, sizeof next, err, errlen);
             if (rc < 0) return -1;
             fs->at_end = rc == 0;
             if (rc == 0) goto wait;
@@ -563,7 +554,10 @@ bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_sta
     }
     if (start && start->file[0]) {
         bool listed = false;
-        for (size_t i = 0; i < n; i++) listed |= !strcmp(v[i], base_name(start->file));
+        for (size_t i = 0; i < n; i++) listed |= v[i] && !strcmp(v[i], base_name(start->file));
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", fs->dir, base_name(start->file));
+        if (!listed && access(path, F_OK) == 0) listed = true; /* an index read while the server rewrote it */
         if (!listed) {
             snprintf(err, errlen, "binlog file %s (start position %s:%llu) is not in %s: it was purged. The "
                                   "changes since then are no longer available; restart with --reset-checkpoint "
@@ -575,8 +569,11 @@ bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_sta
         }
         snprintf(fs->name, sizeof fs->name, "%s", base_name(start->file));
         fs->start_pos = start->pos > 4 ? start->pos : 0;
-    } else {
-        snprintf(fs->name, sizeof fs->name, "%s", v[0]);
+    } else { /* the first file in binlog order (not in the index's order: it may be mid-rewrite) */
+        size_t first = 0;
+        for (size_t i = 1; i < n; i++)
+            if (v[i] && (!v[first] || binlog_name_cmp(v[i], v[first]) < 0)) first = i;
+        snprintf(fs->name, sizeof fs->name, "%s", v[first] ? v[first] : "");
     }
     free_list(v, n);
     if (open_current(fs, err, errlen) != 0) {

@@ -1,6 +1,7 @@
 /* pipeline.c: the reader loop (see pipeline.h). */
 #include "agent/pipeline.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/binlog/binlog.h"
 #include "alerts/alerts.h"
@@ -233,7 +235,14 @@ void bt_pipeline_free(bt_pipeline_t *p) {
     bt_xa_spill_abort(p->xa);
     if (p->xa_dec) bt_decoder_free(p->xa_dec);
     if (p->xa_tmpdir) { /* records of a run without a state dir do not outlive it */
-        for (size_t i = 0; i < p->nxa_done; i++) unlink(p->xa_done[i].path);
+        DIR *d = opendir(p->xa_dir);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+            char path[PATH_MAX + 256];
+            snprintf(path, sizeof path, "%s/%s", p->xa_dir, de->d_name);
+            if (!strncmp(de->d_name, "xa-", 3)) unlink(path);
+        }
+        if (d) closedir(d);
         rmdir(p->xa_dir);
     }
     free(p->xa_done);

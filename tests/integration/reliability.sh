@@ -56,6 +56,13 @@ grep -q rolledback "$out"; ok $((!$?)) "no row of the rolled-back XA transaction
   --stop-at-end >"$BT_TMP/xa3.log" 2>&1
 ls "$BT_TMP/xa"/xa-*.spill >/dev/null 2>&1; ok $((!$?)) "records are removed once the checkpoint passed their commit"
 
+# without a state dir the records live in a private temporary directory, removed at exit
+mkdir -p "$BT_TMP/xatmp"
+TMPDIR=$BT_TMP/xatmp "$BINTAIL" --binlog-dir "$bin" --sink "file:$BT_TMP/xa-nostate.jsonl" --include "$db\\.x" \
+  --stop-at-end >"$BT_TMP/xa4.log" 2>&1
+is "$(ids_of "$BT_TMP/xa-nostate.jsonl" x | tr '\n' ' ')" "1 4 3 " "without --state-dir the same rows, in commit order"
+is "$(ls -A "$BT_TMP/xatmp" | wc -l)" 0 "and nothing is left in TMPDIR"
+
 # ---------------------------------------------------------------- a clean stop inside a throttled transaction
 out=$BT_TMP/big.jsonl
 bintail_bg "$BT_TMP/big1.log" --binlog-dir "$bin" --sink "file:$out" --state-dir "$BT_TMP/big" --include "$db\\.big" \

@@ -300,6 +300,9 @@ int bt_table_set_names(bt_decoder_t *dec, bt_table_t *table, const char *const *
  * COMMIT, XA PREPARE), BT_EV_ROLLBACK, BT_EV_DML_STATEMENT, BT_EV_ADMIN, BT_EV_DDL, or
  * BT_EV_OTHER (XA END, SAVEPOINT, empty). */
 bt_ev_kind_t bt_query_classify(const char *sql, size_t len);
+/* Whether a statement ends in START TRANSACTION: MySQL 8.0.21+ writes CREATE TABLE ... SELECT
+ * so, and its rows and XID follow it in the same group. */
+bool bt_query_starts_transaction(const char *sql, size_t len);
 /* Whether a FORMAT_DESCRIPTION body (header removed) ends with the checksum algorithm byte. */
 bool bt_fde_has_alg(const uint8_t *body, size_t len);
 

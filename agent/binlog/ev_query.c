@@ -154,6 +154,16 @@ static bool is_admin(const char *s, const char *e) {
     return false;
 }
 
+bool bt_query_starts_transaction(const char *sql, size_t len) {
+    static const char kw[] = "START TRANSACTION";
+    size_t n = sizeof kw - 1;
+    while (len && (isspace((unsigned char)sql[len - 1]) || sql[len - 1] == ';')) len--;
+    if (len < n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (toupper((unsigned char)sql[len - n + i]) != kw[i]) return false;
+    return true;
+}
+
 bt_ev_kind_t bt_query_classify(const char *sql, size_t len) {
     const char *s = sql, *e = sql + len;
     if (skip_noise(s, e) == e) return BT_EV_OTHER;

@@ -58,8 +58,6 @@ typedef struct file_source {
     uint64_t seen_size;   /* file size when we last found no more bytes */
     uint64_t known_size;  /* file size the look-ahead last saw */
     bt_gate_t gate;       /* how far the events belong to complete transactions */
-    uint64_t torn_from;   /* a torn group starts here (UINT64_MAX: none known) */
-    uint64_t torn_to;     /* ...and ends here (UINT64_MAX: at the end of the file) */
     uint8_t *peek;        /* scratch for the gate's look-ahead beyond the read buffer */
     size_t peek_cap;
     int inotify_fd;
@@ -198,7 +196,6 @@ static int open_current(file_source_t *fs, char *err, size_t errlen) {
     fs->eof = false;
     fs->file_done = false;
     fs->seen_size = fs->known_size = 0;
-    fs->torn_from = fs->torn_to = UINT64_MAX;
     bt_gate_reset(&fs->gate, 4);
     if (lseek(fs->fd, 4, SEEK_SET) < 0) {
         snprintf(err, errlen, "cannot seek in %s: %s", path, strerror(errno));
@@ -344,7 +341,7 @@ static const uint8_t *peek(file_source_t *fs, uint64_t off, size_t n, char *err,
 }
 
 /* Move the gate's horizon to at least `end`. 1 done, 0 not yet (the file ends inside a
- * transaction, or inside an event), 2 a torn group was found (fs->torn_from/to), -1 error. */
+ * transaction, or inside an event), -1 error. */
 static int gate_cover(file_source_t *fs, uint64_t end, char *err, size_t errlen) {
     bt_gate_t *g = &fs->gate;
     bool failed = false;
@@ -371,34 +368,11 @@ static int gate_cover(file_source_t *fs, uint64_t end, char *err, size_t errlen)
         for (;;) {
             const uint8_t *ev = want == HEADER_LEN ? h : peek(fs, g->scan, want, err, errlen, &failed);
             if (!ev) return failed ? -1 : 0;
-            int rc = bt_gate_step(g, ev, want, size, &need);
-            if (rc == BT_GATE_OK) break;
-            if (rc == BT_GATE_TORN) {
-                fs->torn_from = g->group_start;
-                fs->torn_to = g->scan;
-                bt_gate_reset(g, g->scan);
-                return 2;
-            }
+            if (bt_gate_step(g, ev, want, size, &need) == BT_GATE_OK) break;
             want = need;
         }
     }
     return 1;
-}
-
-/* Jump over a group that a new group, FORMAT_DESCRIPTION, ROTATE or STOP cut short. */
-static int skip_torn_group(file_source_t *fs, char *err, size_t errlen) {
-    bt_warn("%s:%llu: a transaction that never committed (it is cut short at offset %llu: the server stopped "
-            "while writing it); skipped", fs->name, (unsigned long long)fs->torn_from,
-            (unsigned long long)fs->torn_to);
-    fs->off = fs->len = 0;
-    fs->buf_pos = fs->torn_to;
-    fs->torn_from = fs->torn_to = UINT64_MAX;
-    if (lseek(fs->fd, (off_t)fs->buf_pos, SEEK_SET) < 0) {
-        snprintf(err, errlen, "cannot seek to %s:%llu: %s", fs->name, (unsigned long long)fs->buf_pos,
-                 strerror(errno));
-        return -1;
-    }
-    return 0;
 }
 
 /* The FORMAT_DESCRIPTION of a file read from a later offset: hand it out (skip = true, from a
@@ -426,10 +400,8 @@ static int jump_to_start(file_source_t *fs, bt_raw_event_t *ev, const uint8_t *h
 }
 
 /* The next complete event of a complete transaction in the current file: 1 yielded, 0 none
- * now (fs->eof: the bytes end; else the transaction is still being written), 2 a torn group
- * was skipped (look again), -1 error. */
+ * now (fs->eof: the bytes end; else the transaction is still being written), -1 error. */
 static int next_event(file_source_t *fs, bt_raw_event_t *ev, char *err, size_t errlen) {
-    if (fs->buf_pos + fs->off == fs->torn_from) return skip_torn_group(fs, err, errlen) == 0 ? 2 : -1;
     int rc = fill(fs, HEADER_LEN, err, errlen);
     if (rc <= 0) return rc;
     const uint8_t *h = fs->buf + fs->off;
@@ -446,7 +418,6 @@ static int next_event(file_source_t *fs, bt_raw_event_t *ev, char *err, size_t e
     if (pos + size > fs->gate.horizon) {
         rc = gate_cover(fs, pos + size, err, errlen);
         if (rc < 0) return -1;
-        if (rc == 2) return 2;
         if (rc == 0) {
             fs->eof = false; /* complete bytes, incomplete transaction */
             return 0;
@@ -481,7 +452,6 @@ static int file_next(bt_source_t *src, bt_raw_event_t *ev, int timeout_ms, char 
         }
         int rc = next_event(fs, ev, err, errlen);
         if (rc < 0) return -1;
-        if (rc == 2) continue;
         if (rc == 1) {
             fs->at_end = false;
             return 1;

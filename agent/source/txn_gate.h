@@ -9,9 +9,10 @@
  * The reader yields only events below the horizon, so a transaction is handed on only once
  * it is known to be complete; rows still stream (nothing is buffered but offsets).
  *
- * A group that is cut by a new GTID/BEGIN, a FORMAT_DESCRIPTION, a ROTATE or STOP is torn:
- * bt_gate_step() reports it and the reader skips it. At the end of a file that is known to
- * be finished, bt_gate_finish() tells whether it ends inside a group.
+ * A group followed by anything else in the same file was complete (the server writes groups
+ * whole; after a crash it starts a new file): the gate closes it there, whatever it thought of
+ * its end. At the end of a file that is known to be finished, bt_gate_finish() tells whether
+ * it ends inside a group: that group never committed.
  *
  * The gate is pure: the caller hands it the bytes of each event (as many as it asks for). */
 #ifndef BT_TXN_GATE_H
@@ -27,6 +28,7 @@ typedef struct bt_gate {
     uint64_t group_start; /* offset of the open group's first event */
     bool in_group;        /* a GTID or BEGIN was seen and its end not yet */
     bool body_begun;      /* the group's BEGIN / XA START was seen (a bare GTID + DDL has none) */
+    bool until_end;       /* it ends at XID/COMMIT/ROLLBACK/XA_PREPARE only, not at a statement */
     bool off;             /* encrypted events follow: headers cannot be read, no gating */
     uint8_t checksum_len; /* 4 with binlog_checksum=CRC32, from the file's FORMAT_DESCRIPTION */
 } bt_gate_t;
@@ -34,15 +36,13 @@ typedef struct bt_gate {
 enum {
     BT_GATE_OK = 0,   /* the event was taken into account; gate->scan moved past it */
     BT_GATE_NEED = 1, /* hand the same event again with at least *need bytes */
-    BT_GATE_TORN = 2, /* the group from gate->group_start to this event never ended: skip it,
-                       * then hand this event again (the gate no longer is in a group) */
 };
 
 /* Start looking at offset pos (a transaction boundary: 4, or a checkpoint position). */
 void bt_gate_reset(bt_gate_t *g, uint64_t pos);
 
 /* Look at the event at g->scan, whose first `have` bytes are ev (at least the 19-byte header;
- * size is the event's length from it). Returns BT_GATE_OK, BT_GATE_NEED or BT_GATE_TORN. */
+ * size is the event's length from it). Returns BT_GATE_OK or BT_GATE_NEED. */
 int bt_gate_step(bt_gate_t *g, const uint8_t *ev, size_t have, uint32_t size, size_t *need);
 
 /* The file is finished (a newer file is listed and no byte was added): true when the last

@@ -205,13 +205,17 @@ static void test_torn_event(void) {
     bt_source_free(s);
 }
 
-static void test_group_cut_short(void) {
+/* What follows a group in the same file proves it complete (the server writes groups whole
+ * and starts a new file after a crash): nothing there is held back or dropped, whatever the
+ * gate made of the group's end. MariaDB: a CREATE ... SELECT (no FL_STANDALONE) ends at its
+ * XID, a DDL behind a comment longer than any prefix is still one statement. */
+static void test_groups_in_a_file(void) {
     reset_dir();
     new_file("bin.000001");
     append("bin.000001", gtid());
     append("bin.000001", query("BEGIN"));
     append("bin.000001", rows());
-    committed_txn("bin.000001"); /* a new GTID before the first group's end */
+    committed_txn("bin.000001"); /* a new GTID before the first group's end was recognised */
     append("bin.000001", gtid());
     append("bin.000001", query("CREATE TABLE t (a INT)"));
     append("bin.000001", gtid());
@@ -224,9 +228,27 @@ static void test_group_cut_short(void) {
     char got[2048];
     drain(s, got, sizeof got);
     is_str(got,
-           "000001:15 000001:162 000001:2 000001:30 000001:16 000001:162 000001:2 000001:162 000001:2 000001:30 "
-           "000001:2 000001:38",
-           "a group cut short by the next GTID is skipped; DDL and XA PREPARE groups end where they should");
+           "000001:15 000001:162 000001:2 000001:30 000001:162 000001:2 000001:30 000001:16 000001:162 000001:2 "
+           "000001:162 000001:2 000001:30 000001:2 000001:38",
+           "a group followed by another is handed on whole; DDL and XA PREPARE groups end where they should");
+    /* CREATE ... SELECT: not standalone, its rows and XID follow the statement */
+    uint8_t g[13] = {9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x28};
+    append("bin.000001", event(162, g, sizeof g));
+    append("bin.000001", query("CREATE TABLE c AS SELECT 1 AS id"));
+    append("bin.000001", rows());
+    drain(s, got, sizeof got);
+    is_str(got, "", "the rows of CREATE ... SELECT wait for their XID");
+    append("bin.000001", xid());
+    drain(s, got, sizeof got);
+    is_str(got, "000001:162 000001:2 000001:30 000001:16", "and go with it");
+    char ddl[400];
+    snprintf(ddl, sizeof ddl, "/* ApplicationName=DBeaver 23.3.0 - SQLEditor <Script-12.sql> %s */ CREATE TABLE y (a INT)",
+             "....................................................................................................");
+    uint8_t sg[13] = {10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x29}; /* FL_STANDALONE | FL_DDL */
+    append("bin.000001", event(162, sg, sizeof sg));
+    append("bin.000001", query(ddl));
+    drain(s, got, sizeof got);
+    is_str(got, "000001:162 000001:2", "a DDL behind a long comment is one statement: it goes at once");
     bt_source_free(s);
 }
 
@@ -282,7 +304,7 @@ int main(void) {
     test_rotation_race();
     test_uncommitted_tail();
     test_torn_event();
-    test_group_cut_short();
+    test_groups_in_a_file();
     test_end_after_rotate();
     test_index_rewritten();
     reset_dir();

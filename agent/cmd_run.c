@@ -229,7 +229,10 @@ int bt_cmd_run(int argc, char **argv) {
     }
     if (cfg.state_dir && !cfg.reset_checkpoint) {
         int r = bt_checkpoint_read(cfg.state_dir, &ck, err, sizeof err);
-        if (r < 0) goto out;
+        if (r < 0) { /* damaged: a restart reads the same file */
+            rc = BT_RUN_OPERATOR;
+            goto out;
+        }
         resumed = r == 1;
     }
     bool repl = !strcmp(cfg.source, "replication");
@@ -266,7 +269,10 @@ int bt_cmd_run(int argc, char **argv) {
     }
     bt_control_init_t ci = {
         .state_dir = cfg.state_dir, .throttle = thr, .pipeline = pipe, .alerts = alerts, .name = cfg.name};
-    if (!(ctl = bt_control_start(&ci, err, sizeof err))) goto out;
+    if (!(ctl = bt_control_start(&ci, err, sizeof err))) { /* e.g. a --state-dir path too long for a socket */
+        rc = 2;
+        goto out;
+    }
 
     bool snapshot = wants_snapshot(&cfg, resumed ? &ck : NULL);
     if (snapshot) {
@@ -275,7 +281,7 @@ int bt_cmd_run(int argc, char **argv) {
             .cfg = &cfg, .throttle = thr, .resume = resumed && ck.snapshot_active ? &ck : NULL, .stop = &stop_requested};
         int src_rc = bt_snapshot_run(&so, pipe, &at, err, sizeof err);
         if (src_rc != 0) {
-            rc = src_rc < 0 ? BT_RUN_RETRY : BT_RUN_OK;
+            rc = src_rc > 0 ? BT_RUN_OK : bt_pipeline_needs_operator(pipe) ? BT_RUN_OPERATOR : BT_RUN_RETRY;
             goto out;
         }
         if (!strcmp(cfg.snapshot, "only")) {
@@ -303,7 +309,10 @@ int bt_cmd_run(int argc, char **argv) {
                 cfg.start);
         fresh_start = start.file[0] != 0;
     } else {
-        if (bt_start_resolve(cfg.start, dir, cfg.binlog_index, &start, err, sizeof err) != 0) goto out;
+        if (bt_start_resolve(cfg.start, dir, cfg.binlog_index, &start, err, sizeof err) != 0) {
+            rc = 2; /* --start or --binlog-dir names nothing usable */
+            goto out;
+        }
         bt_info("starting at %s:%llu (--start %s)", start.file, (unsigned long long)start.pos, cfg.start);
         fresh_start = true;
     }

@@ -54,6 +54,7 @@ struct bt_pipeline {
     /* the transaction being read */
     bool in_txn;
     bool txn_body;            /* its BEGIN / XA START was read */
+    bool txn_until_end;       /* it ends at XID/COMMIT only, even after a DDL (CREATE ... SELECT) */
     uint64_t txn;             /* its tracker slot; 0 until its first message */
     uint64_t txn_count;       /* transactions begun (the formats' transaction number) */
     char gtid[160];
@@ -78,6 +79,7 @@ struct bt_pipeline {
 
     char fatal[1024];         /* set from a delivery report: stop with this error */
     bool needs_operator;      /* the error is one a restart cannot cure */
+    bool schema_failed;       /* a schema lookup failed (the decoder's error is not the event's) */
     bool stopping;            /* a stop was requested inside a transaction: finishing it */
 
     /* XA: a prepared group's events are recorded, and sent at its XA COMMIT (xa_spill.h) */
@@ -120,6 +122,16 @@ static void on_ack(void *ctx, void *opaque, bool ok, const char *errmsg, bool fa
 
 bt_pipeline_stats_t *bt_pipeline_stats(bt_pipeline_t *p) { return &p->stats; }
 bool bt_pipeline_source_failed(const bt_pipeline_t *p) { return p->source_failed; }
+bool bt_pipeline_needs_operator(const bt_pipeline_t *p) { return p->needs_operator; }
+
+/* Names for MINIMAL-metadata tables. A failed lookup (the server unreachable) is one a restart
+ * can cure, unlike the undecodable events the decoder otherwise fails on. */
+static int schema_lookup(void *ctx, bt_table_t *t, char *err, size_t errlen) {
+    bt_pipeline_t *p = ctx;
+    int rc = bt_schema_lookup(p->schema, t, err, errlen);
+    if (rc != 0) p->schema_failed = true;
+    return rc;
+}
 
 void bt_pipeline_position(bt_pipeline_t *p, char *file, size_t filelen, uint64_t *pos, char *gtid, size_t gtidlen) {
     pthread_mutex_lock(&p->pos_lock);
@@ -181,7 +193,7 @@ bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *in, char *err, size_t e
     if (cfg->state_dir) snprintf(p->xa_dir, sizeof p->xa_dir, "%s", cfg->state_dir);
 
     p->schema = bt_schema_new(cfg->mysql_url, cfg->mysql_password_file);
-    bt_decoder_opts_t dopts = {.schema_cb = bt_schema_lookup, .schema_ctx = p->schema};
+    bt_decoder_opts_t dopts = {.schema_cb = schema_lookup, .schema_ctx = p};
     p->dec = bt_decoder_new(&dopts);
     if (!p->schema || !p->dec) {
         snprintf(err, errlen, "out of memory");
@@ -255,6 +267,7 @@ void bt_pipeline_free(bt_pipeline_t *p) {
 static void txn_begin(bt_pipeline_t *p, const char *gtid, int64_t ts_ms) {
     p->in_txn = true;
     p->txn_body = false;
+    p->txn_until_end = false;
     p->txn = 0; /* a slot is taken with the first message: transactions that send nothing take none */
     p->txn_count++;
     if (gtid != p->gtid) snprintf(p->gtid, sizeof p->gtid, "%s", gtid ? gtid : "");
@@ -690,7 +703,7 @@ static int send_rows(bt_pipeline_t *p, bt_decoder_t *dec, bt_event_t *ev, const 
         c.file = file;
         if ((rc = emit(p, &c, topic, err, errlen)) != 0) return rc;
     }
-    if (rc < 0) p->needs_operator = true; /* an undecodable row */
+    if (rc < 0 && !p->schema_failed) p->needs_operator = true; /* an undecodable row */
     return rc < 0 ? -1 : 0;
 }
 
@@ -742,16 +755,20 @@ static int xa_replay(bt_pipeline_t *p, const char *xid, size_t xl, const bt_even
     size_t fdelen, len;
     const char *file;
     uint64_t pos;
-    int rc = p->xa_dir[0] ? bt_xa_replay_open(p->xa_dir, xid, xl, &r, &fde, &fdelen, err, errlen) : 0;
+    char path[PATH_MAX];
+    int rc = p->xa_dir[0] && bt_xa_spill_find(p->xa_dir, xid, xl, p->file, at->pos, path, sizeof path)
+                 ? bt_xa_replay_open(path, &r, &fde, &fdelen, err, errlen)
+                 : 0;
     if (rc <= 0) {
         if (rc == 0)
-            bt_warn("%s:%" PRIu64 ": XA COMMIT %.*s: its XA PREPARE was read before bintail's start position, so its "
-                    "rows are not known and are not sent (start earlier, e.g. --start at that XA PREPARE)",
-                    p->file, at->pos, (int)xl, xid);
+            bt_warn("%s:%" PRIu64 ": XA COMMIT %.*s: its XA PREPARE lies before where bintail began reading (the "
+                    "start position, or the snapshot's point when the transaction was prepared while the snapshot "
+                    "was taken), so its rows are not known and are not sent; they are in the table: a new snapshot "
+                    "of it (--reset-checkpoint) would include them", p->file, at->pos, (int)xl, xid);
         return rc;
     }
     if (!p->xa_dec) {
-        bt_decoder_opts_t dopts = {.schema_cb = bt_schema_lookup, .schema_ctx = p->schema};
+        bt_decoder_opts_t dopts = {.schema_cb = schema_lookup, .schema_ctx = p};
         if (!(p->xa_dec = bt_decoder_new(&dopts))) {
             bt_xa_replay_close(r);
             snprintf(err, errlen, "out of memory");
@@ -783,7 +800,7 @@ static int xa_replay(bt_pipeline_t *p, const char *xid, size_t xl, const bt_even
     }
     p->xa_done = nd;
     struct xa_done *d = &p->xa_done[p->nxa_done++];
-    bt_xa_spill_path(p->xa_dir, xid, xl, d->path, sizeof d->path);
+    snprintf(d->path, sizeof d->path, "%s", path);
     snprintf(d->file, sizeof d->file, "%s", p->file);
     d->pos = at->end_pos;
     return 0;
@@ -813,7 +830,7 @@ static int xa_end(bt_pipeline_t *p, const bt_event_t *ev, char *err, size_t errl
     if (ev->type == BT_XA_PREPARE_LOG_EVENT) {
         if (!p->xa) return 0;
         const char *id = ev->u.xa.xid;
-        int rc = bt_xa_spill_seal(p->xa, id, strlen(id), err, errlen);
+        int rc = bt_xa_spill_seal(p->xa, id, strlen(id), p->file, ev->pos, err, errlen);
         p->xa = NULL;
         if (rc != 0) return -1;
         if (!ev->u.xa.one_phase) return 1;
@@ -829,10 +846,8 @@ static int xa_end(bt_pipeline_t *p, const bt_event_t *ev, char *err, size_t errl
     if (ev->kind == BT_EV_ROLLBACK && (xid = bt_xa_statement_xid(ev->u.query.sql, ev->u.query.sql_len, "ROLLBACK",
                                                                    &xl))) {
         char path[PATH_MAX];
-        if (p->xa_dir[0]) {
-            bt_xa_spill_path(p->xa_dir, xid, xl, path, sizeof path);
+        if (p->xa_dir[0] && bt_xa_spill_find(p->xa_dir, xid, xl, p->file, ev->pos, path, sizeof path))
             unlink(path); /* never committed: its rows are never sent */
-        }
         return 1;
     }
     return 0;
@@ -905,6 +920,10 @@ static int on_ddl(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
                  ev->pos, (int)(ev->u.query.sql_len > 1000 ? 1000 : ev->u.query.sql_len), ev->u.query.sql);
         bt_alerts_raise(p->alerts, "ddl", BT_ALERTS_INFO, msg, bt_now_ms());
     }
+    /* CREATE TABLE ... SELECT: its rows and XID follow in the same group (MariaDB: a group not
+     * marked standalone; MySQL 8.0.21+: the statement ends in START TRANSACTION) */
+    if (p->txn_until_end || p->txn_body || bt_query_starts_transaction(ev->u.query.sql, ev->u.query.sql_len))
+        return 0;
     return txn_end(p, ev, err, errlen);
 }
 
@@ -969,6 +988,8 @@ static int on_event(bt_pipeline_t *p, bt_event_t *ev, bool replay, char *err, si
         note_gtid(p, ev);
         txn_begin(p, ev->u.gtid.text,
                   ev->u.gtid.commit_ts_us ? ev->u.gtid.commit_ts_us / 1000 : (int64_t)ev->timestamp * 1000);
+        /* MariaDB marks a group that is one statement; one that is not ends at its XID */
+        p->txn_until_end = bt_decoder_fde(p->dec)->mariadb && !ev->u.gtid.standalone;
         return ev->u.gtid.xa_prepared ? xa_start(p, ev, err, errlen) : 0;
     case BT_EV_BEGIN:
         return on_begin(p, ev, err, errlen);
@@ -1012,7 +1033,9 @@ static int write_checkpoint(bt_pipeline_t *p, bool force, char *err, size_t errl
 
 static void update_lag(bt_pipeline_t *p, bool idle) {
     int64_t now = bt_now_ms();
-    bt_tracker_advance(&p->tracker);
+    /* Without a checkpoint nothing is read again: a committed XA record can go once its
+     * messages are delivered (with one, once the checkpoint file is past it). */
+    if (bt_tracker_advance(&p->tracker) && p->nxa_done && !p->cfg->state_dir) xa_forget_committed(p);
     int64_t lag = 0;
     if (!idle || !bt_tracker_idle(&p->tracker) || p->in_txn) {
         int64_t ts = p->tracker.safe.commit_ts_ms;
@@ -1146,9 +1169,12 @@ static int on_idle(bt_pipeline_t *p, int *rc, char *err, size_t errlen) {
         return 1;
     }
     if (!p->cfg->stop_at_end || !at_end || p->in_txn) return 0;
-    if (drain(p, 60000) != 0) {
-        snprintf(err, errlen, "reached the end, but %" PRIu64 " messages were still not delivered after 60 s",
-                 p->sink->ops->in_flight(p->sink));
+    int64_t until = bt_now_ms() + 60000;
+    while (bt_now_ms() < until && drain(p, 1000) != 0 && !*p->stop) {
+    } /* (a stop meanwhile ends this wait: the stop's own drain follows) */
+    if (p->sink->ops->in_flight(p->sink) > 0 && !*p->stop) {
+        snprintf(err, errlen, "reached the end, but %" PRIu64 " messages were still not delivered after 60 s: is "
+                 "Kafka reachable? (a restart sends them again)", p->sink->ops->in_flight(p->sink));
         *rc = failed(p, false);
     }
     return 1;
@@ -1169,7 +1195,7 @@ static int on_raw(bt_pipeline_t *p, const bt_raw_event_t *raw, int *rc, char *er
     p->raw = raw;
     if (bt_decoder_feed(p->dec, raw->data, raw->len, raw->pos, err, errlen) != 0) {
         p->source_failed = true;
-        *rc = failed(p, true); /* an event that cannot be decoded stays so */
+        *rc = failed(p, !p->schema_failed); /* an event that cannot be decoded stays so */
         return 1;
     }
     bt_event_t ev;
@@ -1178,7 +1204,7 @@ static int on_raw(bt_pipeline_t *p, const bt_raw_event_t *raw, int *rc, char *er
         if ((r = on_event(p, &ev, raw->skip, err, errlen)) != 0) break;
     if (n < 0) {
         p->source_failed = true;
-        *rc = failed(p, true);
+        *rc = failed(p, !p->schema_failed);
         return 1;
     }
     if (r == BT_PIPE_STOPPED) return 1; /* a stop cut a wait inside a transaction short */

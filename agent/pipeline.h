@@ -66,6 +66,8 @@ void bt_pipeline_set_server_id(bt_pipeline_t *p, uint32_t server_id);
 bt_pipeline_stats_t *bt_pipeline_stats(bt_pipeline_t *p);
 /* After bt_pipeline_run failed: whether the source or decoder was the cause (source_error). */
 bool bt_pipeline_source_failed(const bt_pipeline_t *p);
+/* After a failure (of the run or of the snapshot): whether a restart cannot cure it. */
+bool bt_pipeline_needs_operator(const bt_pipeline_t *p);
 /* The current position (last event read) for alerts: copies under a lock. */
 void bt_pipeline_position(bt_pipeline_t *p, char *file, size_t filelen, uint64_t *pos, char *gtid, size_t gtidlen);
 void bt_pipeline_free(bt_pipeline_t *p);

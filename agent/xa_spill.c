@@ -4,11 +4,16 @@
  *   "BTXA1\n" | record(FORMAT_DESCRIPTION) | record*
  *   record = len u32 | pos u64 | file_len u8 | file | the event's bytes
  * A group is recorded into xa-open.spill; its XA_PREPARE names the XID, and the file is renamed
- * to the XID's name (MariaDB tells the XID only there, in the GTID event and the prepare). */
+ * to xa-<hash of the XID>-<binlog file>-<offset of the prepare>.spill (MariaDB tells the XID
+ * only there). An XID can be used again once its transaction ended, so a name carries the
+ * prepare's position too: the record an XA COMMIT needs is the newest one of its XID that was
+ * prepared before it, also when the commit is read again after a restart. */
 #include "agent/xa_spill.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,11 +65,51 @@ const char *bt_xa_statement_xid(const char *sql, size_t len, const char *verb, s
     return s;
 }
 
-void bt_xa_spill_path(const char *dir, const char *xid, size_t xidlen, char *out, size_t outlen) {
-    /* FNV-1a of the xid, case folded (hex digits may be written either way): a short, stable name */
+/* "xa-<FNV-1a of the xid, case folded (hex digits may be written either way)>-" */
+static void name_prefix(const char *xid, size_t xidlen, char *out, size_t outlen) {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < xidlen; i++) h = (h ^ (uint8_t)tolower((unsigned char)xid[i])) * 1099511628211ULL;
-    snprintf(out, outlen, "%s/xa-%016llx.spill", dir, (unsigned long long)h);
+    snprintf(out, outlen, "xa-%016llx-", (unsigned long long)h);
+}
+
+/* Binlog positions in order: file names by number (a longer name is later), then offsets. */
+static int position_cmp(const char *fa, uint64_t pa, const char *fb, uint64_t pb) {
+    size_t la = strlen(fa), lb = strlen(fb);
+    int c = la != lb ? (la < lb ? -1 : 1) : strcmp(fa, fb);
+    return c ? c : (pa < pb ? -1 : pa > pb);
+}
+
+int bt_xa_spill_find(const char *dir, const char *xid, size_t xidlen, const char *file, uint64_t pos, char *out,
+                     size_t outlen) {
+    char prefix[64];
+    name_prefix(xid, xidlen, prefix, sizeof prefix);
+    size_t pl = strlen(prefix);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    char best_file[256] = "";
+    uint64_t best_pos = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, prefix, pl) != 0) continue;
+        /* <file>-<pos>.spill after the prefix */
+        char f[256];
+        const char *rest = de->d_name + pl, *dash = strrchr(rest, '-');
+        if (!dash || (size_t)(dash - rest) >= sizeof f) continue;
+        memcpy(f, rest, (size_t)(dash - rest));
+        f[dash - rest] = 0;
+        char *end;
+        uint64_t p = strtoull(dash + 1, &end, 10);
+        if (strcmp(end, ".spill") != 0) continue;
+        if (position_cmp(f, p, file, pos) >= 0) continue; /* prepared after this statement */
+        if (!best_file[0] || position_cmp(f, p, best_file, best_pos) > 0) {
+            snprintf(best_file, sizeof best_file, "%s", f);
+            best_pos = p;
+        }
+    }
+    closedir(d);
+    if (!best_file[0]) return 0;
+    snprintf(out, outlen, "%s/%s%s-%" PRIu64 ".spill", dir, prefix, best_file, best_pos);
+    return 1;
 }
 
 static int write_record(FILE *f, const char *file, uint64_t pos, const uint8_t *ev, size_t len) {
@@ -104,9 +149,11 @@ int bt_xa_spill_add(bt_xa_writer_t *w, const char *file, uint64_t pos, const uin
     return 0;
 }
 
-int bt_xa_spill_seal(bt_xa_writer_t *w, const char *xid, size_t xidlen, char *err, size_t errlen) {
-    char final[4200];
-    bt_xa_spill_path(w->dir, xid, xidlen, final, sizeof final);
+int bt_xa_spill_seal(bt_xa_writer_t *w, const char *xid, size_t xidlen, const char *file, uint64_t pos, char *err,
+                     size_t errlen) {
+    char final[4200], prefix[64];
+    name_prefix(xid, xidlen, prefix, sizeof prefix);
+    snprintf(final, sizeof final, "%s/%s%s-%" PRIu64 ".spill", w->dir, prefix, file, pos);
     int ok = fflush(w->f) == 0 && fsync(fileno(w->f)) == 0;
     int saved = errno;
     ok = fclose(w->f) == 0 && ok;
@@ -152,14 +199,14 @@ static int read_record(bt_xa_reader_t *r, size_t *len, uint64_t *pos) {
     return 1;
 }
 
-int bt_xa_replay_open(const char *dir, const char *xid, size_t xidlen, bt_xa_reader_t **out, const uint8_t **fde,
-                      size_t *fdelen, char *err, size_t errlen) {
+int bt_xa_replay_open(const char *path, bt_xa_reader_t **out, const uint8_t **fde, size_t *fdelen, char *err,
+                      size_t errlen) {
     bt_xa_reader_t *r = calloc(1, sizeof *r);
     if (!r) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    bt_xa_spill_path(dir, xid, xidlen, r->path, sizeof r->path);
+    snprintf(r->path, sizeof r->path, "%s", path);
     r->f = fopen(r->path, "rbe");
     if (!r->f) {
         int e = errno;

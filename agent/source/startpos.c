@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent/source/startpos.h"
+#include "agent/source/txn_gate.h"
 #include "agent/util/log.h"
 
 #define HDR 19
@@ -62,13 +63,37 @@ int bt_binlog_file_identity(const char *dir, const char *file, uint32_t *server_
     return rc;
 }
 
-/* End of the last complete event of a file. */
+/* Where reading a file "from its end" starts: after its last complete transaction, never
+ * inside one (a transaction still being written is read once its end is there). */
 static uint64_t file_end(const char *dir, const char *file) {
     walker_t w;
     if (walk_open(&w, dir, file) != 0) return 4;
-    while (walk_header(&w) == 1) walk_next(&w);
+    bt_gate_t g;
+    memset(&g, 0, sizeof g);
+    bt_gate_reset(&g, 4);
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    while (walk_header(&w) == 1) {
+        uint32_t size = le32(w.h + 9);
+        const uint8_t *ev = w.h;
+        size_t have = HDR, need = 0;
+        while (bt_gate_step(&g, ev, have, size, &need) == BT_GATE_NEED) {
+            if (need > cap) {
+                uint8_t *nb = realloc(buf, need);
+                if (!nb) goto out;
+                buf = nb;
+                cap = need;
+            }
+            if (pread(w.fd, buf, need, (off_t)w.pos) != (ssize_t)need) goto out;
+            ev = buf;
+            have = need;
+        }
+        walk_next(&w);
+    }
+out:
+    free(buf);
     close(w.fd);
-    return w.pos;
+    return g.horizon > 4 ? g.horizon : 4;
 }
 
 static int parse_time(const char *s, time_t *out) {

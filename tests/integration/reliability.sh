@@ -56,11 +56,26 @@ grep -q rolledback "$out"; ok $((!$?)) "no row of the rolled-back XA transaction
   --stop-at-end >"$BT_TMP/xa3.log" 2>&1
 ls "$BT_TMP/xa"/xa-*.spill >/dev/null 2>&1; ok $((!$?)) "records are removed once the checkpoint passed their commit"
 
+# an XID used again: the second transaction's record is not the first one's
+out=$BT_TMP/xa5.jsonl
+bintail_bg "$BT_TMP/xa5.log" --binlog-dir "$bin" --sink "file:$out" --state-dir "$BT_TMP/xa5" --include "$db\\.x" \
+  --checkpoint-interval 100ms --start latest
+agent=$BT_PID
+wait_for 10 test -s "$BT_TMP/xa5/checkpoint.json"
+sql primary "XA START 'a'; INSERT INTO $db.x VALUES (10, 'first'); XA END 'a'; XA PREPARE 'a'; XA COMMIT 'a';"
+wait_for 10 sh -c "grep -q '\"id\":10' '$out'"
+sql primary "XA START 'a'; INSERT INTO $db.x VALUES (11, 'second'); XA END 'a'; XA PREPARE 'a';"
+sleep 1 # checkpoints pass the first commit meanwhile
+sql primary "XA COMMIT 'a';"
+wait_for 10 sh -c "grep -q '\"id\":11' '$out'"
+is "$(ids_of "$out" x | tr '\n' ' ')" "10 11 " "an XID used again: each of its transactions is sent at its own commit"
+stop_timed "$agent"
+
 # without a state dir the records live in a private temporary directory, removed at exit
 mkdir -p "$BT_TMP/xatmp"
 TMPDIR=$BT_TMP/xatmp "$BINTAIL" --binlog-dir "$bin" --sink "file:$BT_TMP/xa-nostate.jsonl" --include "$db\\.x" \
   --stop-at-end >"$BT_TMP/xa4.log" 2>&1
-is "$(ids_of "$BT_TMP/xa-nostate.jsonl" x | tr '\n' ' ')" "1 4 3 " "without --state-dir the same rows, in commit order"
+is "$(ids_of "$BT_TMP/xa-nostate.jsonl" x | tr '\n' ' ')" "1 4 3 10 11 " "without --state-dir the same rows, in commit order"
 is "$(ls -A "$BT_TMP/xatmp" | wc -l)" 0 "and nothing is left in TMPDIR"
 
 # ---------------------------------------------------------------- a clean stop inside a throttled transaction
@@ -173,6 +188,17 @@ sql primary "INSERT INTO $db.s VALUES (100), (101);"
 "$BINTAIL" --binlog-dir "$bin" --sink "file:$out" --state-dir "$BT_TMP/lt" --include "$db\\.s" --start latest \
   --stop-at-end >"$BT_TMP/latest2.log" 2>&1
 is "$(ids_of "$out" s | tr '\n' ' ')" "100 101 " "what was committed while it was stopped is sent after the restart"
+
+# ---------------------------------------------------------------- CREATE ... SELECT, a DDL behind a long comment
+out=$BT_TMP/ctas.jsonl
+at=$(sql primary "SHOW MASTER STATUS" | awk '{print $1 ":" $2}')
+sql primary "USE $db; CREATE TABLE $db.ctas AS SELECT seq AS id FROM seq_1_to_3;
+  /* ApplicationName=DBeaver 23.3.0 - SQLEditor <Script-12.sql> ...................................... */
+  CREATE TABLE $db.commented (id INT PRIMARY KEY);"
+"$BINTAIL" --binlog-dir "$bin" --sink "file:$out" --start "$at" --stop-at-end >"$BT_TMP/ctas.log" 2>&1
+ok $? "runs over CREATE ... SELECT and a commented DDL"
+is "$(ids_of "$out" ctas | tr '\n' ' ')" "1 2 3 " "the rows of CREATE ... SELECT arrive"
+grep -q "CREATE TABLE $db.commented" "$out"; ok $? "the DDL behind a long comment is published"
 
 # ---------------------------------------------------------------- account statements
 out=$BT_TMP/acct.jsonl

@@ -60,7 +60,7 @@ ok $? "the second run resumed from the checkpoint"
 
 # Bad input: one clear line, the right exit status.
 "$BINTAIL" --binlog-dir "$BT_TMP/nowhere" >"$BT_TMP/bad1.log" 2>&1
-is "$?" 1 "a missing binlog directory exits 1"
+is "$?" 2 "a missing binlog directory exits 2 (configuration: --binlog-dir names nothing)"
 grep -q "binlog-dir .*nowhere" "$BT_TMP/bad1.log"; ok $? "and names the directory: $(head -1 "$BT_TMP/bad1.log")"
 "$BINTAIL" --binlog-dir "$replica_DIR/data" --acks maybe >"$BT_TMP/bad2.log" 2>&1
 is "$?" 2 "a bad flag value exits 2"

@@ -21,7 +21,7 @@
 #include "agent/control.h"
 #include "agent/options.h"
 #include "agent/pipeline.h"
-#include "agent/snapshot.h"
+#include "agent/snapshot/snapshot.h"
 #include "agent/state_lock.h"
 #include "agent/source/startpos.h"
 #include "agent/util/log.h"

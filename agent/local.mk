@@ -29,7 +29,7 @@ BT_AGENT_LIBS = agent/libbtagent.a alerts/libbtalerts.a throttle/libbtthrottle.a
 include $(top_srcdir)/agent/binlog/events.mk
 include $(top_srcdir)/agent/binlog/values.mk
 include $(top_srcdir)/agent/format/local.mk
-include $(top_srcdir)/agent/snapshot.mk
+include $(top_srcdir)/agent/snapshot/local.mk
 include $(top_srcdir)/agent/source/repl.mk
 
 bin_PROGRAMS += agent/bintail

@@ -72,7 +72,7 @@ bool bt_pipeline_needs_operator(const bt_pipeline_t *p);
 void bt_pipeline_position(bt_pipeline_t *p, char *file, size_t filelen, uint64_t *pos, char *gtid, size_t gtidlen);
 void bt_pipeline_free(bt_pipeline_t *p);
 
-/* Full sync (snapshot.c) sends rows through the same format, route, partitioner and sink as
+/* Full sync (agent/snapshot/) sends rows through the same format, route, partitioner and sink as
  * binlog rows, marked as snapshot reads. Rows are grouped in chunks; a chunk is tracked like a
  * transaction, and its end position (the snapshot's binlog position plus the table and last
  * key done) becomes the checkpoint once the chunk and everything before it is acknowledged. */

@@ -1,4 +1,4 @@
-/* snapshot_conn.c: the snapshot's MySQL connections: session setup, paced queries, and server
+/* conn.c: the snapshot's MySQL connections: session setup, paced queries, and server
  * errors turned into one line that names the object and the GRANT that would fix it.
  *
  * DESIGN: every statement any snapshot connection sends goes through bt_snap_exec(), so the
@@ -14,7 +14,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
-#include "agent/snapshot_internal.h"
+#include "agent/snapshot/internal.h"
 #include "agent/util/log.h"
 
 /* ---------------------------------------------------------------- pacing */

@@ -1,13 +1,13 @@
-/* snapshot_internal.h: what the full-sync files share (private to agent/snapshot*.c).
+/* internal.h: what the full-sync files share (private to agent/snapshot/).
  *
- *   snapshot.c         the run: consistent point, table list, worker threads, the bounded row
- *                      queue to the caller's thread, chunk progress, resume, progress log.
- *   snapshot_conn.c    snapshot connections: session setup, paced queries (--snapshot-max-qps
- *                      as a hard per-second cap), server errors that name the GRANT to add.
- *   snapshot_schema.c  information_schema -> bt_table_t, column by column exactly as the
- *                      binlog decoder fills it from TABLE_MAP, plus the SELECT list.
- *   snapshot_value.c   one text-protocol cell -> bt_value_t (the decoder's typed values), and
- *                      primary-key values <-> the resume key (JSON) <-> SQL literals. */
+ *   snapshot.c  the run: consistent point, table list, worker threads, the bounded row queue
+ *               to the caller's thread, chunk progress, resume, progress log.
+ *   conn.c      snapshot connections: session setup, paced queries (--snapshot-max-qps as a
+ *               hard per-second cap), server errors that name the GRANT to add.
+ *   table.c     information_schema -> bt_table_t, column by column exactly as the binlog
+ *               decoder fills it from TABLE_MAP, plus the SELECT list.
+ *   value.c     one text-protocol cell -> bt_value_t (the decoder's typed values), and
+ *               primary-key values <-> the resume key (JSON) <-> SQL literals. */
 #ifndef BT_SNAPSHOT_INTERNAL_H
 #define BT_SNAPSHOT_INTERNAL_H
 
@@ -25,7 +25,7 @@
 #include "agent/util/buf.h"
 #include "throttle/throttle.h"
 
-/* ---------------------------------------------------------------- pacing (snapshot_conn.c) */
+/* ---------------------------------------------------------------- pacing (conn.c) */
 
 /* Snapshot queries pass two gates. The throttle's token bucket (shared with `bintail
  * throttle`, so a limit changed at run time applies) gives the long-run rate, but it lets a
@@ -65,7 +65,7 @@ int bt_snap_pace_row(bt_snap_pace_t *pc, double bytes);
 /* Sleep up to ns in short slices; false if stopped meanwhile. */
 bool bt_snap_sleep(bt_snap_pace_t *pc, int64_t ns);
 
-/* ---------------------------------------------------------------- connections (snapshot_conn.c) */
+/* ---------------------------------------------------------------- connections (conn.c) */
 
 typedef struct bt_snap_conn {
     MYSQL *m;
@@ -99,7 +99,7 @@ void bt_snap_quote_ident(bt_buf_t *b, const char *name);
 /* Append 'text' escaped for the connection's character set. */
 void bt_snap_quote_string(bt_snap_conn_t *c, bt_buf_t *b, const char *s, size_t n);
 
-/* ---------------------------------------------------------------- tables (snapshot_schema.c) */
+/* ---------------------------------------------------------------- tables (table.c) */
 
 /* How a cell's text becomes a value; decided once per column from information_schema. */
 typedef enum bt_snap_conv {
@@ -124,7 +124,7 @@ int bt_snap_table_load(bt_snap_conn_t *c, const char *db, const char *name, bt_s
                        size_t errlen);
 void bt_snap_table_free(bt_snap_table_t *st);
 
-/* ---------------------------------------------------------------- values (snapshot_value.c) */
+/* ---------------------------------------------------------------- values (value.c) */
 
 /* Cell i of a row as the text protocol sent it (s[len] must be a NUL this function may rely
  * on; s stays valid as long as *v is used). Fills *v like the binlog decoder would: kind,

@@ -1,4 +1,4 @@
-/* snapshot_schema.c: a table's description for the snapshot, from information_schema.
+/* table.c: a table's description for the snapshot, from information_schema.
  *
  * DESIGN: snapshot rows go through the same formats as binlog rows, and the formats render a
  * value from its bt_column_t (type, meta, unsigned, collation, labels) and its bt_value_t. So
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "agent/snapshot_internal.h"
+#include "agent/snapshot/internal.h"
 #include "agent/util/log.h"
 
 void bt_snap_table_free(bt_snap_table_t *st) {

@@ -37,7 +37,7 @@
  * view fails with the server's "table definition has changed" and the snapshot continues
  * from its checkpoint after a restart); non-InnoDB tables are not covered by the read view. */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "agent/snapshot.h"
+#include "agent/snapshot/snapshot.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -52,7 +52,7 @@
 #include <unistd.h>
 
 #include "agent/mysql_url.h"
-#include "agent/snapshot_internal.h"
+#include "agent/snapshot/internal.h"
 #include "agent/source/startpos.h"
 #include "agent/util/log.h"
 

@@ -1,4 +1,4 @@
-/* snapshot_value.c: text-protocol cells -> the binlog decoder's typed values, and the resume
+/* value.c: text-protocol cells -> the binlog decoder's typed values, and the resume
  * key (the primary-key values of the last row of a chunk) as JSON and as SQL literals.
  *
  * DESIGN: a cell becomes exactly the bt_value_t the decoder makes for the same stored value
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "agent/json/jsonw.h"
-#include "agent/snapshot_internal.h"
+#include "agent/snapshot/internal.h"
 
 /* ---------------------------------------------------------------- parsing helpers */
 
@@ -153,7 +153,7 @@ int bt_snap_cell(const bt_snap_table_t *st, uint32_t i, char *s, unsigned long l
         v->u = strtoull(s, &end, 10);
         if (errno || end == s || s[0] == '-') return cell_error(st, i, s, err, errlen);
         return 0;
-    case BT_SNAP_FLOAT: /* read as a double (exact), see snapshot_schema.c */
+    case BT_SNAP_FLOAT: /* read as a double (exact), see table.c */
         v->kind = BT_VAL_FLOAT;
         v->f = (float)strtod(s, &end);
         if (end == s) return cell_error(st, i, s, err, errlen);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "agent/commands.h"
-#include "agent/pipeline.h"
+#include "agent/stream/pipeline.h"
 #include "agent/util/log.h"
 #include "throttle/throttle.h"
 

@@ -16,10 +16,10 @@
 
 #include "agent/binlog/binlog.h"
 #include "agent/commands.h"
-#include "agent/event_blocks.h"
+#include "agent/source/event_blocks.h"
 #include "agent/format/format.h"
 #include "agent/json/jsonw.h"
-#include "agent/rows_change.h"
+#include "agent/stream/rows_change.h"
 #include "agent/util/buf.h"
 
 #define DECODE_MAX_EVENT ((size_t)1 << 30)

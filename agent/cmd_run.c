@@ -15,12 +15,12 @@
 #include <unistd.h>
 
 #include "agent/alerting.h"
-#include "agent/checkpoint.h"
-#include "agent/mysql_url.h"
+#include "agent/stream/checkpoint.h"
+#include "agent/source/mysql_url.h"
 #include "agent/commands.h"
 #include "agent/control.h"
 #include "agent/options.h"
-#include "agent/pipeline.h"
+#include "agent/stream/pipeline.h"
 #include "agent/snapshot/snapshot.h"
 #include "agent/state_lock.h"
 #include "agent/source/startpos.h"

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "agent/pipeline.h"
+#include "agent/stream/pipeline.h"
 #include "throttle/throttle.h"
 
 typedef struct bt_control bt_control_t;

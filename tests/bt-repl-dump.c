@@ -21,7 +21,7 @@
 
 #include "agent/binlog/binlog.h"
 #include "agent/json/jsonw.h"
-#include "agent/mysql_url.h"
+#include "agent/source/mysql_url.h"
 #include "agent/source/source.h"
 #include "agent/util/buf.h"
 #include "agent/util/log.h"

@@ -21,7 +21,7 @@
 #include <mysql.h>
 
 #include "agent/binlog/binlog.h"
-#include "agent/mysql_url.h"
+#include "agent/source/mysql_url.h"
 #include "agent/util/buf.h"
 #include "throttle/throttle.h"
 

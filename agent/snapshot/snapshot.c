@@ -51,7 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/mysql_url.h"
+#include "agent/source/mysql_url.h"
 #include "agent/snapshot/internal.h"
 #include "agent/source/startpos.h"
 #include "agent/util/log.h"

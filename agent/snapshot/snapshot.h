@@ -6,9 +6,9 @@
 #include <signal.h>
 #include <stddef.h>
 
-#include "agent/checkpoint.h"
+#include "agent/stream/checkpoint.h"
 #include "agent/options.h"
-#include "agent/pipeline.h"
+#include "agent/stream/pipeline.h"
 #include "throttle/throttle.h"
 
 typedef struct bt_snapshot_opts {

@@ -71,7 +71,7 @@
 #include <mariadb_rpl.h>
 #include <zlib.h>
 
-#include "agent/mysql_url.h"
+#include "agent/source/mysql_url.h"
 #include "agent/source/source.h"
 #include "agent/util/log.h"
 

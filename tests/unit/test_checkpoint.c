@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/checkpoint.h"
+#include "agent/stream/checkpoint.h"
 #include "tests/unit/tap.h"
 
 static bt_position_t pos(const char *file, uint64_t p) {

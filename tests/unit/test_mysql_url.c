@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "agent/mysql_url.h"
+#include "agent/source/mysql_url.h"
 #include "tests/unit/tap.h"
 
 static void parses(const char *url, const char *user, const char *host, unsigned port) {

@@ -1,7 +1,7 @@
 /* test_route.c: table selection and topic naming. */
 #include <string.h>
 
-#include "agent/route.h"
+#include "agent/stream/route.h"
 #include "tests/unit/tap.h"
 
 int main(void) {

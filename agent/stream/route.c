@@ -1,6 +1,6 @@
 /* route.c: table selection and topic naming (see route.h). */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "agent/route.h"
+#include "agent/stream/route.h"
 
 #include <pcre2.h>
 #include <stdio.h>

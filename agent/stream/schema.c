@@ -1,5 +1,5 @@
 /* schema.c: information_schema lookups for MINIMAL-metadata binlogs (see schema.h). */
-#include "agent/schema.h"
+#include "agent/stream/schema.h"
 
 #include <mysql.h>
 #include <stdbool.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/mysql_url.h"
+#include "agent/source/mysql_url.h"
 #include "agent/util/log.h"
 
 #define MAX_COLS 4096

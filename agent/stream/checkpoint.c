@@ -1,5 +1,5 @@
 /* checkpoint.c: delivery tracker and atomic checkpoint file (see checkpoint.h). */
-#include "agent/checkpoint.h"
+#include "agent/stream/checkpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>

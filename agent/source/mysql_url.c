@@ -1,7 +1,7 @@
 /* mysql_url.c: parses --mysql URLs, finds the password, opens connections with errors that
  * say what to do (see mysql_url.h). Used by the replication source, the snapshot and the
  * schema lookups, so every MySQL connection bintail makes fails the same helpful way. */
-#include "agent/mysql_url.h"
+#include "agent/source/mysql_url.h"
 
 #include <ctype.h>
 #include <errno.h>

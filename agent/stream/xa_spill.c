@@ -8,7 +8,7 @@
  * only there). An XID can be used again once its transaction ended, so a name carries the
  * prepare's position too: the record an XA COMMIT needs is the newest one of its XID that was
  * prepared before it, also when the commit is read again after a restart. */
-#include "agent/xa_spill.h"
+#include "agent/stream/xa_spill.h"
 
 #include <ctype.h>
 #include <dirent.h>

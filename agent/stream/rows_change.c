@@ -1,5 +1,5 @@
 /* rows_change.c: see rows_change.h. */
-#include "agent/rows_change.h"
+#include "agent/stream/rows_change.h"
 
 #include <stdio.h>
 #include <string.h>

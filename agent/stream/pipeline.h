@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "agent/binlog/binlog.h"
-#include "agent/checkpoint.h"
+#include "agent/stream/checkpoint.h"
 #include "agent/options.h"
 #include "agent/source/source.h"
 #include "throttle/throttle.h"

@@ -1,3 +1,23 @@
+# agent/binlog/: the pure decoder (binlog.h), one fragment for the whole folder.
+
+# agent/binlog events decoder: framing checks, CRC32, every event family, TABLE_MAP metadata,
+# row images, TRANSACTION_PAYLOAD and MariaDB compressed events.
+agent_libbtagent_a_SOURCES += \
+	agent/binlog/binlog.h agent/binlog/decoder_internal.h \
+	agent/binlog/decoder.c \
+	agent/binlog/ev_control.c \
+	agent/binlog/ev_query.c \
+	agent/binlog/ev_gtid.c \
+	agent/binlog/table_map.c \
+	agent/binlog/rows.c \
+	agent/binlog/payload.c
+
+check_PROGRAMS += tests/unit/test_decoder
+tests_unit_test_decoder_SOURCES = tests/unit/test_decoder.c tests/unit/tap.h
+tests_unit_test_decoder_LDADD = agent/libbtagent.a $(BT_CODECS_LIBS) $(LIBDEFLATE_LIBS) -lm
+
+EXTRA_DIST += tests/fuzz scripts/fuzz tests/lib/crosscheck_mysqlbinlog.py
+
 # agent/binlog values: decoding one cell of a row image (value.h), MySQL binary JSON and partial
 # JSON updates, charsets, and rendering values as typed JSON / text / type names (binlog.h).
 agent_libbtagent_a_SOURCES += \

@@ -1,5 +1,5 @@
 /* event_blocks.c: see event_blocks.h. */
-#include "agent/event_blocks.h"
+#include "agent/source/event_blocks.h"
 
 #include <stdlib.h>
 #include <string.h>

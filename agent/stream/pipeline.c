@@ -1,5 +1,5 @@
 /* pipeline.c: the reader loop (see pipeline.h). */
-#include "agent/pipeline.h"
+#include "agent/stream/pipeline.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,12 +16,12 @@
 #include "alerts/alerts.h"
 #include "agent/format/format.h"
 #include "agent/json/jsonw.h"
-#include "agent/route.h"
-#include "agent/rows_change.h"
-#include "agent/schema.h"
+#include "agent/stream/route.h"
+#include "agent/stream/rows_change.h"
+#include "agent/stream/schema.h"
 #include "agent/sink/sink.h"
 #include "agent/util/log.h"
-#include "agent/xa_spill.h"
+#include "agent/stream/xa_spill.h"
 #include "partitioner/partitioner.h"
 
 #define MAX_DOMAINS 32

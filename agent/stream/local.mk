@@ -1,0 +1,15 @@
+# agent/stream/: the reader loop and what it owns: transactions, XA records, routing, row
+# changes, the schema cache for MINIMAL metadata, and the delivery tracker and checkpoint.
+agent_libbtagent_a_SOURCES += \
+	agent/stream/pipeline.c agent/stream/pipeline.h \
+	agent/stream/rows_change.c agent/stream/rows_change.h \
+	agent/stream/route.c agent/stream/route.h \
+	agent/stream/schema.c agent/stream/schema.h \
+	agent/stream/checkpoint.c agent/stream/checkpoint.h \
+	agent/stream/xa_spill.c agent/stream/xa_spill.h
+
+check_PROGRAMS += tests/unit/test_checkpoint tests/unit/test_route
+tests_unit_test_checkpoint_SOURCES = tests/unit/test_checkpoint.c
+tests_unit_test_checkpoint_LDADD = agent/libbtagent.a -lm
+tests_unit_test_route_SOURCES = tests/unit/test_route.c
+tests_unit_test_route_LDADD = agent/libbtagent.a $(PCRE2_LIBS) -lm

@@ -50,18 +50,6 @@ static void install_signals(void) {
     sigaction(SIGHUP, &sa, NULL);
 }
 
-static const char *binlog_dir_of(const bt_config_t *cfg, char *buf, size_t len) {
-    if (cfg->binlog_dir) return cfg->binlog_dir;
-    if (!cfg->binlog_index) return NULL; /* the replication source has no local files */
-    snprintf(buf, len, "%s", cfg->binlog_index);
-    char *slash = strrchr(buf, '/');
-    if (slash) *slash = 0;
-    else snprintf(buf, len, ".");
-    return buf;
-}
-
-/* The checkpoint must belong to the binlog we read: same server id and the same file (by its
- * creation time) under that name. A rebuilt replica reuses file names, not creation times. */
 /* A checkpoint's start position for a fresh start: file identity from the file itself. */
 static void start_position(const char *dir, const bt_start_pos_t *start, bt_position_t *out) {
     memset(out, 0, sizeof *out);
@@ -70,6 +58,8 @@ static void start_position(const char *dir, const bt_start_pos_t *start, bt_posi
     if (dir) bt_binlog_file_identity(dir, start->file, &out->server_id, &out->file_created);
 }
 
+/* The checkpoint must belong to the binlog we read: same server id and the same file (by its
+ * creation time) under that name. A rebuilt replica reuses file names, not creation times. */
 static int check_identity(const char *dir, const bt_position_t *ck, char *err, size_t errlen) {
     uint32_t sid, created;
     if (bt_binlog_file_identity(dir, ck->file, &sid, &created) != 0) return 0; /* purged: the source says so */
@@ -166,7 +156,7 @@ static bool wants_snapshot(const bt_config_t *cfg, const bt_position_t *ck) {
     if (!strcmp(cfg->snapshot, "when-needed")) {
         char dirbuf[PATH_MAX];
         uint32_t sid, created;
-        const char *dir = binlog_dir_of(cfg, dirbuf, sizeof dirbuf);
+        const char *dir = bt_config_binlog_dir(cfg, dirbuf, sizeof dirbuf);
         if (dir && bt_binlog_file_identity(dir, ck->file, &sid, &created) != 0) {
             bt_warn("the checkpoint's binlog file %s was purged: taking a new snapshot (--snapshot when-needed)",
                     ck->file);
@@ -237,7 +227,7 @@ int bt_cmd_run(int argc, char **argv) {
     }
     bool repl = !strcmp(cfg.source, "replication");
     char gtid[512] = "";
-    dir = repl ? NULL : binlog_dir_of(&cfg, dirbuf, sizeof dirbuf);
+    dir = bt_config_binlog_dir(&cfg, dirbuf, sizeof dirbuf);
     bt_throttle_limits_t lim = {
         .stream_rows_per_sec = cfg.max_rps,
         .stream_bytes_per_sec = cfg.max_mbps * 1e6,

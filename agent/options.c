@@ -480,3 +480,14 @@ void bt_config_print_markdown(void) {
         printf(" |\n");
     }
 }
+
+const char *bt_config_binlog_dir(const bt_config_t *cfg, char *buf, size_t len) {
+    if (cfg->source && !strcmp(cfg->source, "replication")) return NULL; /* the server is the binlog */
+    if (cfg->binlog_dir) return cfg->binlog_dir;
+    if (!cfg->binlog_index) return NULL;
+    snprintf(buf, len, "%s", cfg->binlog_index);
+    char *slash = strrchr(buf, '/');
+    if (slash) *slash = 0;
+    else snprintf(buf, len, ".");
+    return buf;
+}

@@ -126,4 +126,8 @@ void bt_config_print_markdown(void);
 int bt_parse_duration_ms(const char *s, int64_t *out);
 int bt_parse_size(const char *s, int64_t *out);
 
+/* The directory of the local binlog files: --binlog-dir, or the folder of --binlog-index;
+ * NULL for the replication source (the server is the binlog). buf holds a derived path. */
+const char *bt_config_binlog_dir(const bt_config_t *cfg, char *buf, size_t len);
+
 #endif

@@ -77,4 +77,9 @@ typedef struct bt_kafka_opts {
 } bt_kafka_opts_t;
 bt_sink_t *bt_sink_kafka_new(const bt_kafka_opts_t *opts, char *err, size_t errlen);
 
+struct bt_config;
+/* The sink --sink and --kafka name (stdout when neither is given), with the Kafka settings
+ * from the flags. NULL with err. */
+bt_sink_t *bt_sink_from_config(const struct bt_config *cfg, char *err, size_t errlen);
+
 #endif

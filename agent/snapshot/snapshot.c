@@ -637,18 +637,6 @@ static int take_point(snap_run_t *run, char *err, size_t errlen) {
     return lock_point(run, err, errlen);
 }
 
-/* The point must be in the binlog bintail streams from: the same server and file. */
-static const char *binlog_dir(const bt_config_t *cfg, char *buf, size_t len) {
-    if (cfg->source && !strcmp(cfg->source, "replication")) return NULL; /* the server is the binlog */
-    if (cfg->binlog_dir) return cfg->binlog_dir;
-    if (!cfg->binlog_index) return NULL;
-    snprintf(buf, len, "%s", cfg->binlog_index);
-    char *slash = strrchr(buf, '/');
-    if (slash) *slash = 0;
-    else snprintf(buf, len, ".");
-    return buf;
-}
-
 /* The server's own id: ${server_id} in topic names is the same for snapshot and stream rows
  * (the stream's comes from the binlog files' FORMAT_DESCRIPTION, written by this server). */
 static int server_id(snap_run_t *run, unsigned long *out, char *err, size_t errlen) {
@@ -680,9 +668,10 @@ static void warn_prepared_xa(snap_run_t *run) {
     mysql_free_result(res);
 }
 
+/* The point must be in the binlog bintail streams from: the same server and file. */
 static int check_point(snap_run_t *run, char *err, size_t errlen) {
     char dirbuf[PATH_MAX];
-    const char *dir = binlog_dir(run->cfg, dirbuf, sizeof dirbuf);
+    const char *dir = bt_config_binlog_dir(run->cfg, dirbuf, sizeof dirbuf);
     unsigned long server;
     if (server_id(run, &server, err, errlen) != 0) return -1;
     if (!run->o->resume) warn_prepared_xa(run);

@@ -143,26 +143,6 @@ void bt_pipeline_position(bt_pipeline_t *p, char *file, size_t filelen, uint64_t
 
 /* ---------------------------------------------------------------- setup */
 
-static bt_sink_t *make_sink(const bt_config_t *cfg, char *err, size_t errlen) {
-    const char *sink = cfg->sink ? cfg->sink : cfg->kafka ? "kafka" : "stdout";
-    if (!strcmp(sink, "stdout")) return bt_sink_stdout_new(err, errlen);
-    if (!strncmp(sink, "file:", 5)) return bt_sink_file_new(sink + 5, err, errlen);
-    bt_kafka_opts_t ko = {
-        .brokers = cfg->kafka,
-        .acks = cfg->acks,
-        .compression = cfg->compression,
-        .queue_max_bytes = cfg->queue_max_bytes,
-        .max_record_bytes = cfg->max_record_bytes,
-        .props = (const char *const *)cfg->kafka_props.v,
-        .nprops = cfg->kafka_props.n,
-        .create_topics = cfg->create_topics,
-        .topic_partitions = (int)cfg->topic_partitions,
-        .topic_replicas = (int)cfg->topic_replicas,
-        .compact = cfg->format && !strcmp(cfg->format, "upsert"),
-    };
-    return bt_sink_kafka_new(&ko, err, errlen);
-}
-
 bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *in, char *err, size_t errlen) {
     const bt_config_t *cfg = in->cfg;
     bt_pipeline_t *p = calloc(1, sizeof *p);
@@ -221,7 +201,7 @@ bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *in, char *err, size_t e
         snprintf(err, errlen, "--partition-by: %s", inner);
         goto fail;
     }
-    if (!(p->sink = make_sink(cfg, err, errlen))) goto fail;
+    if (!(p->sink = bt_sink_from_config(cfg, err, errlen))) goto fail;
     p->sink->ack = on_ack;
     p->sink->ack_ctx = p;
     return p;

@@ -1,7 +1,9 @@
 # agent/stream/: the reader loop and what it owns: transactions, XA records, routing, row
 # changes, the schema cache for MINIMAL metadata, and the delivery tracker and checkpoint.
 agent_libbtagent_a_SOURCES += \
-	agent/stream/pipeline.c agent/stream/pipeline.h \
+	agent/stream/pipeline.c agent/stream/pipeline.h agent/stream/internal.h \
+	agent/stream/txn.c agent/stream/emit.c agent/stream/partition.c agent/stream/oversize.c \
+	agent/stream/xa.c agent/stream/ddl.c \
 	agent/stream/rows_change.c agent/stream/rows_change.h \
 	agent/stream/route.c agent/stream/route.h \
 	agent/stream/schema.c agent/stream/schema.h \

@@ -63,6 +63,10 @@ bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_sta
 extern void (*bt_source_file_index_hook)(void);
 /* Paths of the files listed in the index, in order (for --start resolution). Caller frees. */
 int bt_binlog_index_read(const char *dir, const char *index, char ***files, size_t *nfiles, char *err, size_t errlen);
+/* Binlog order: files are numbered, so a longer name is later (.999999 < .1000000), else by
+ * bytes; positions by file, then offset. <0, 0, >0 like strcmp. */
+int bt_binlog_name_cmp(const char *a, const char *b);
+int bt_binlog_pos_cmp(const char *fa, uint64_t pa, const char *fb, uint64_t pb);
 /* Find the index file in dir. */
 int bt_binlog_index_find(const char *dir, char *out, size_t outlen, char *err, size_t errlen);
 

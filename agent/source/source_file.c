@@ -144,10 +144,14 @@ static void free_list(char **v, size_t n) {
     free(v);
 }
 
-/* Binlog files are numbered: a longer name is later (.999999 < .1000000), else by bytes. */
-static int binlog_name_cmp(const char *a, const char *b) {
+int bt_binlog_name_cmp(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     return la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
+}
+
+int bt_binlog_pos_cmp(const char *fa, uint64_t pa, const char *fb, uint64_t pb) {
+    int c = bt_binlog_name_cmp(fa, fb);
+    return c ? c : (pa < pb ? -1 : pa > pb);
 }
 
 /* The file that follows `name`: the first listed name after it in binlog order. 1 found
@@ -163,7 +167,7 @@ static int next_in_index(file_source_t *fs, const char *name, char *next, size_t
         return access(fs->index, F_OK) != 0 && errno == ENOENT ? 0 : -1;
     const char *best = NULL;
     for (size_t i = 0; i < n; i++)
-        if (v[i] && binlog_name_cmp(v[i], name) > 0 && (!best || binlog_name_cmp(v[i], best) < 0)) best = v[i];
+        if (v[i] && bt_binlog_name_cmp(v[i], name) > 0 && (!best || bt_binlog_name_cmp(v[i], best) < 0)) best = v[i];
     if (best) snprintf(next, nextlen, "%s", best);
     free_list(v, n);
     return best ? 1 : 0;
@@ -542,7 +546,7 @@ bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_sta
     } else { /* the first file in binlog order (not in the index's order: it may be mid-rewrite) */
         size_t first = 0;
         for (size_t i = 1; i < n; i++)
-            if (v[i] && (!v[first] || binlog_name_cmp(v[i], v[first]) < 0)) first = i;
+            if (v[i] && (!v[first] || bt_binlog_name_cmp(v[i], v[first]) < 0)) first = i;
         snprintf(fs->name, sizeof fs->name, "%s", v[first] ? v[first] : "");
     }
     free_list(v, n);

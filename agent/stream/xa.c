@@ -84,7 +84,7 @@ static int xa_replay(bt_pipeline_t *p, const char *xid, size_t xl, const bt_even
         if (rc != 0) break;
     }
     bt_xa_replay_close(r);
-    if (rc == -1 && !p->needs_operator) p->needs_operator = true; /* a damaged record or event */
+    if (rc == -1) p->needs_operator = true; /* a damaged record or event */
     if (rc != 0) return rc;
     /* The record is removed once the checkpoint has passed this commit (a crash before that
      * reads the XA COMMIT again, and needs the record again). */
@@ -101,17 +101,11 @@ static int xa_replay(bt_pipeline_t *p, const char *xid, size_t xl, const bt_even
     return 0;
 }
 
-/* A binlog file name's order: longer suffixes are later (.999999 < .1000000). */
-static bool position_passed(const bt_position_t *ck, const char *file, uint64_t pos) {
-    size_t a = strlen(ck->file), b = strlen(file);
-    int c = a != b ? (a < b ? -1 : 1) : strcmp(ck->file, file);
-    return c > 0 || (c == 0 && ck->pos >= pos);
-}
-
 void bt_pl_xa_forget_committed(bt_pipeline_t *p) {
     size_t kept = 0;
     for (size_t i = 0; i < p->nxa_done; i++) {
-        if (position_passed(&p->tracker.safe, p->xa_done[i].file, p->xa_done[i].pos)) unlink(p->xa_done[i].path);
+        if (bt_binlog_pos_cmp(p->tracker.safe.file, p->tracker.safe.pos, p->xa_done[i].file, p->xa_done[i].pos) >= 0)
+            unlink(p->xa_done[i].path);
         else p->xa_done[kept++] = p->xa_done[i];
     }
     p->nxa_done = kept;

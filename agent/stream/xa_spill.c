@@ -21,6 +21,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "agent/source/source.h"
+
 #define MAGIC "BTXA1\n"
 #define MAX_RECORD ((size_t)1 << 30)
 
@@ -72,13 +74,6 @@ static void name_prefix(const char *xid, size_t xidlen, char *out, size_t outlen
     snprintf(out, outlen, "xa-%016llx-", (unsigned long long)h);
 }
 
-/* Binlog positions in order: file names by number (a longer name is later), then offsets. */
-static int position_cmp(const char *fa, uint64_t pa, const char *fb, uint64_t pb) {
-    size_t la = strlen(fa), lb = strlen(fb);
-    int c = la != lb ? (la < lb ? -1 : 1) : strcmp(fa, fb);
-    return c ? c : (pa < pb ? -1 : pa > pb);
-}
-
 int bt_xa_spill_find(const char *dir, const char *xid, size_t xidlen, const char *file, uint64_t pos, char *out,
                      size_t outlen) {
     char prefix[64];
@@ -100,8 +95,8 @@ int bt_xa_spill_find(const char *dir, const char *xid, size_t xidlen, const char
         char *end;
         uint64_t p = strtoull(dash + 1, &end, 10);
         if (strcmp(end, ".spill") != 0) continue;
-        if (position_cmp(f, p, file, pos) >= 0) continue; /* prepared after this statement */
-        if (!best_file[0] || position_cmp(f, p, best_file, best_pos) > 0) {
+        if (bt_binlog_pos_cmp(f, p, file, pos) >= 0) continue; /* prepared after this statement */
+        if (!best_file[0] || bt_binlog_pos_cmp(f, p, best_file, best_pos) > 0) {
             snprintf(best_file, sizeof best_file, "%s", f);
             best_pos = p;
         }

@@ -68,15 +68,19 @@ static int slot_set_end(bt_txn_slot_t *s, const bt_position_t *end) {
     size_t lf = strlen(end->file), lg = strlen(end->gtid);
     size_t lt = end->snapshot_active ? strlen(end->snapshot_table) : 0;
     size_t lk = end->snapshot_active ? strlen(end->snapshot_last_key) : 0;
-    char *text = malloc(lf + lg + lt + lk + 4);
-    if (!text) return -1;
-    char *p = text;
+    size_t need = lf + lg + lt + lk + 4;
+    if (need > s->text_cap) { /* (a run of transactions passed to one waiting slot allocates once) */
+        char *nt = malloc(need);
+        if (!nt) return -1;
+        free(s->text);
+        s->text = nt;
+        s->text_cap = need;
+    }
+    char *p = s->text;
     memcpy(p, end->file, lf + 1), p += lf + 1;
     memcpy(p, end->gtid, lg + 1), p += lg + 1;
     memcpy(p, end->snapshot_active ? end->snapshot_table : "", lt + 1), p += lt + 1;
     memcpy(p, end->snapshot_active ? end->snapshot_last_key : "", lk + 1);
-    free(s->text);
-    s->text = text;
     s->ended = true;
     s->snapshot_active = end->snapshot_active;
     s->server_id = end->server_id;
@@ -133,7 +137,7 @@ bool bt_tracker_advance(bt_tracker_t *t) {
     while (t->head < t->next) {
         bt_txn_slot_t *s = &t->slots[t->head % t->cap];
         if (!s->ended || s->outstanding || s->failed) break;
-        if (last) free(last->text), last->text = NULL;
+        if (last) free(last->text), last->text = NULL, last->text_cap = 0;
         last = s;
         t->head++;
         moved = true;
@@ -142,6 +146,7 @@ bool bt_tracker_advance(bt_tracker_t *t) {
         slot_get_end(last, &t->safe); /* only the newest safe end is copied out */
         free(last->text);
         last->text = NULL;
+        last->text_cap = 0;
         t->has_safe = true;
         t->safe_changes++;
     }

@@ -44,6 +44,7 @@ typedef struct bt_txn_slot {
     uint64_t pos;
     int64_t commit_ts_ms;
     char *text;              /* "file\0gtid\0snapshot_table\0snapshot_last_key\0" */
+    size_t text_cap;         /* its allocation: positions passed to a waiting slot reuse it */
 } bt_txn_slot_t;
 
 typedef struct bt_tracker {

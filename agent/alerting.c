@@ -9,7 +9,7 @@
 
 #include "agent/commands.h"
 #include "agent/stream/pipeline.h"
-#include "agent/util/log.h"
+#include "lib/lib.h"
 #include "throttle/throttle.h"
 
 static void alerts_log(void *opaque, int level, const char *msg) {
@@ -91,7 +91,7 @@ void bt_alerting_tick(bt_alerts_t *a, bt_pipeline_t *p, bt_throttle_t *thr, int6
     st.sink_ok = failing == 0;
     st.sink_failing_ms = failing;
     /* Advancing: an event arrived in the last 30 s, or the source is at the end. */
-    st.source_advancing = atomic_load(&s->caught_up) || now_ms - atomic_load(&s->last_event_ms) < 30000;
+    st.source_advancing = atomic_load(&s->caught_up) || bt_mono_ms() - atomic_load(&s->last_event_ms) < 30000;
     bt_pipeline_position(p, st.source_file, sizeof st.source_file, &st.source_pos, st.source_gtid,
                          sizeof st.source_gtid);
     bt_alerts_evaluate(a, &st);
@@ -99,7 +99,7 @@ void bt_alerting_tick(bt_alerts_t *a, bt_pipeline_t *p, bt_throttle_t *thr, int6
 
 void bt_alerting_stopped(bt_alerts_t *a, bool source_failed, const char *err) {
     if (!a) return;
-    int64_t now = bt_alerts_now_ms();
+    int64_t now = bt_wall_ms();
     if (source_failed) bt_alerts_raise(a, "source_error", BT_ALERTS_CRITICAL, err, now);
     char msg[2100];
     snprintf(msg, sizeof msg, "bintail stopped: %s", err);

@@ -18,9 +18,8 @@
 #include "agent/commands.h"
 #include "agent/source/event_blocks.h"
 #include "agent/format/format.h"
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 #include "agent/stream/rows_change.h"
-#include "agent/util/buf.h"
 
 #define DECODE_MAX_EVENT ((size_t)1 << 30)
 

@@ -24,7 +24,7 @@
 #include "agent/snapshot/snapshot.h"
 #include "agent/state_lock.h"
 #include "agent/source/startpos.h"
-#include "agent/util/log.h"
+#include "lib/lib.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -236,7 +236,7 @@ int bt_cmd_run(int argc, char **argv) {
         .snapshot_bytes_per_sec = cfg.snapshot_max_mbps * 1e6,
         .burst_seconds = cfg.throttle_burst,
     };
-    if (!(thr = bt_throttle_new(&lim, bt_throttle_now_ns(), err, sizeof err))) {
+    if (!(thr = bt_throttle_new(&lim, bt_mono_ns(), err, sizeof err))) {
         rc = 2;
         goto out;
     }

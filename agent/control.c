@@ -15,8 +15,7 @@
 #include <unistd.h>
 
 #include "agent/alerting.h"
-#include "agent/json/jsonw.h"
-#include "agent/util/log.h"
+#include "lib/lib.h"
 
 struct bt_control {
     bt_control_init_t in;
@@ -67,7 +66,7 @@ static void handle_throttle(bt_control_t *c, char *args, bt_buf_t *out) {
         }
     }
     char err[256];
-    if (bt_throttle_set_limits(c->in.throttle, &lim, bt_throttle_now_ns(), err, sizeof err) != 0) {
+    if (bt_throttle_set_limits(c->in.throttle, &lim, bt_mono_ns(), err, sizeof err) != 0) {
         bt_buf_printf(out, "{\"ok\":false,\"error\":\"%s\"}", err);
         return;
     }
@@ -140,7 +139,7 @@ static void serve_one(bt_control_t *c, int fd) {
 
 static void *control_main(void *arg) {
     bt_control_t *c = arg;
-    int64_t next_tick = bt_now_ms();
+    int64_t next_tick = bt_mono_ms();
     while (!atomic_load(&c->stop)) {
         if (c->in.alerts) {
             /* wakes for curl's sockets, a raise from another thread, or a control client */
@@ -166,10 +165,10 @@ static void *control_main(void *arg) {
             usleep(100 * 1000);
         }
         bt_log_reopen_if_requested();
-        int64_t now = bt_now_ms();
-        if (c->in.alerts) bt_alerts_pump(c->in.alerts, now); /* non-blocking */
+        int64_t now = bt_mono_ms(), wall = bt_wall_ms();
+        if (c->in.alerts) bt_alerts_pump(c->in.alerts, wall); /* non-blocking */
         if (now >= next_tick) {
-            control_tick(c, now);
+            control_tick(c, wall);
             next_tick = now + 1000;
         }
     }

@@ -4,11 +4,6 @@
 noinst_LIBRARIES += agent/libbtagent.a
 agent_libbtagent_a_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(MARIADB_CFLAGS) $(CURL_CFLAGS) $(PCRE2_CFLAGS)
 agent_libbtagent_a_SOURCES = \
-	agent/util/buf.c agent/util/buf.h \
-	agent/util/arena.c agent/util/arena.h agent/util/utf8.h \
-	agent/util/err.c agent/util/err.h \
-	agent/json/jsonw.c agent/json/jsonw.h \
-	agent/util/log.c agent/util/log.h \
 	agent/options.c agent/options.h \
 	agent/cmd_run.c agent/cmd_ctl.c agent/cmd_decode.c agent/commands.h \
 	agent/control.c agent/control.h agent/alerting.c agent/alerting.h \
@@ -16,7 +11,7 @@ agent_libbtagent_a_SOURCES = \
 
 # Everything a program linking the agent library needs, in link order.
 BT_AGENT_LIBS = agent/libbtagent.a alerts/libbtalerts.a throttle/libbtthrottle.a \
-	partitioner/libbtpartitioner.a codecs/libbtcodecs.a \
+	partitioner/libbtpartitioner.a codecs/libbtcodecs.a lib/libbtlib.a \
 	$(RDKAFKA_LIBS) $(MARIADB_LIBS) $(CURL_LIBS) $(OPENSSL_LIBS) $(PCRE2_LIBS) \
 	$(ZSTD_LIBS) $(LZ4_LIBS) $(SNAPPY_LIBS) $(ZLIB_LIBS) $(LIBDEFLATE_LIBS) -lpthread -lm
 
@@ -31,7 +26,3 @@ bin_PROGRAMS += agent/bintail
 agent_bintail_SOURCES = agent/main.c
 agent_bintail_CFLAGS = $(agent_libbtagent_a_CFLAGS)
 agent_bintail_LDADD = $(BT_AGENT_LIBS)
-
-check_PROGRAMS += tests/unit/test_jsonw
-tests_unit_test_jsonw_SOURCES = tests/unit/test_jsonw.c
-tests_unit_test_jsonw_LDADD = agent/libbtagent.a -lm

@@ -25,12 +25,6 @@ void bt_alerts_config_defaults(bt_alerts_config_t *cfg) {
     cfg->agent_name = "bintail";
 }
 
-int64_t bt_alerts_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void bt_alerts_logf(const bt_alerts_t *a, int level, const char *fmt, ...) {
     if (!a->cfg.log)
         return;

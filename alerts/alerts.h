@@ -6,7 +6,7 @@
  * non-blocking work. One-off events (source_error, stopped, ddl) come in via bt_alerts_raise().
  *
  * Time is a parameter: every function that depends on time takes `now_ms`, wall-clock
- * milliseconds since the Unix epoch (what bt_alerts_now_ms() returns). Rules only look at
+ * milliseconds since the Unix epoch (what bt_wall_ms() returns). Rules only look at
  * differences between the values they are given, so tests drive them with a fake clock; the
  * wall clock matters only for the fired_at/sent_at timestamps in the bodies. Only the blocking
  * helpers (bt_alerts_flush, bt_alerts_test_send) read the clock themselves.
@@ -147,8 +147,6 @@ bt_alerts_t *bt_alerts_new(const bt_alerts_config_t *cfg, char *err, size_t errl
 /* Aborts transfers in flight, counts what is still queued as dropped, frees everything. */
 void bt_alerts_free(bt_alerts_t *a);
 
-/* Wall-clock milliseconds since the Unix epoch (CLOCK_REALTIME): the clock now_ms means. */
-int64_t bt_alerts_now_ms(void);
 
 /* Runs the rules (lag, sink_down) on this state and queues what they decide: a first firing,
  * a severity change, a reminder once per alert_interval while firing, a resolved when the

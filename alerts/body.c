@@ -1,7 +1,7 @@
 /* body.c: what a webhook request carries: the JSON object of schema 1 or the Slack
- * {"text": ...} line, plus the small formatters they need (JSON strings, seconds, ISO-8601).
- * Its own escaper rather than agent/json: the library must not depend on the daemon. The
- * schema is documented in docs/alerts.md; change both together and only by adding fields. */
+ * {"text": ...} line, written with the JSON writer of lib/, plus the small formatters they need
+ * (seconds, durations, ISO-8601). The schema is documented in docs/alerts.md; change both
+ * together and only by adding fields. */
 #include "alerts/internal.h"
 
 #include <inttypes.h>
@@ -12,111 +12,6 @@
 
 /* Far above any real body (the message is capped at 4 KiB, 6x when every byte is escaped). */
 #define BT_BODY_CAP (256 * 1024)
-
-void bt_alerts_buf_add(bt_alerts_buf_t *b, const char *s, size_t n) {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 512;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = cap <= BT_BODY_CAP ? realloc(b->p, cap) : NULL;
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void bt_alerts_buf_printf(bt_alerts_buf_t *b, const char *fmt, ...) {
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) { /* only short numbers and literals come through here */
-        b->oom = 1;
-        return;
-    }
-    bt_alerts_buf_add(b, tmp, (size_t)n);
-}
-
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one (stray continuation,
- * overlong form, surrogate, above U+10FFFF, or cut short by the terminating NUL). */
-static size_t bt_utf8_len(const unsigned char *p) {
-    unsigned c = p[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return n;
-}
-
-void bt_alerts_json_str(bt_alerts_buf_t *b, const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    const unsigned char *run = p; /* bytes that need no escaping are copied in runs */
-    bt_alerts_buf_add(b, "\"", 1);
-    while (*p) {
-        const char *esc = NULL;
-        char ubuf[8];
-        size_t n = bt_utf8_len(p);
-        if (n > 1) {
-            p += n;
-            continue;
-        }
-        switch (*p) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        default:
-            if (n == 0) {
-                esc = "\\ufffd"; /* keeps the body valid JSON whatever bytes a message holds */
-            } else if (*p < 0x20) {
-                snprintf(ubuf, sizeof ubuf, "\\u%04x", *p);
-                esc = ubuf;
-            }
-        }
-        if (esc) {
-            bt_alerts_buf_add(b, (const char *)run, (size_t)(p - run));
-            bt_alerts_buf_add(b, esc, strlen(esc));
-            run = p + 1;
-        }
-        p++;
-    }
-    bt_alerts_buf_add(b, (const char *)run, (size_t)(p - run));
-    bt_alerts_buf_add(b, "\"", 1);
-}
 
 void bt_alerts_fmt_duration(char *out, size_t cap, int64_t ms) {
     const char *sign = ms < 0 ? "-" : "";
@@ -153,116 +48,138 @@ void bt_alerts_fmt_iso8601(char *out, size_t cap, int64_t epoch_ms) {
 }
 
 /* Milliseconds as a JSON number of seconds, exact: 45200 -> 45.2, 30000 -> 30. */
-static void bt_body_seconds(bt_alerts_buf_t *b, int64_t ms) {
+static void bt_body_seconds(bt_jw_t *w, int64_t ms) {
     uint64_t u = ms < 0 ? -(uint64_t)ms : (uint64_t)ms;
-    bt_alerts_buf_printf(b, "%s%" PRIu64, ms < 0 ? "-" : "", u / 1000);
+    char num[48];
+    int n = snprintf(num, sizeof num, "%s%" PRIu64, ms < 0 ? "-" : "", u / 1000);
     unsigned frac = (unsigned)(u % 1000);
     if (frac) {
-        char f[8];
-        snprintf(f, sizeof f, ".%03u", frac);
-        size_t n = strlen(f);
-        while (f[n - 1] == '0')
+        n += snprintf(num + n, sizeof num - (size_t)n, ".%03u", frac);
+        while (num[n - 1] == '0')
             n--;
-        bt_alerts_buf_add(b, f, n);
     }
+    bt_jw_raw(w, num, (size_t)n);
+}
+
+/* A string member, or null when the text is absent or empty (an unknown position is null
+ * rather than a fake "" or 0). */
+static void bt_body_str_or_null(bt_jw_t *w, const char *key, const char *s) {
+    bt_jw_key(w, key);
+    if (s && s[0])
+        bt_jw_str(w, s);
+    else
+        bt_jw_null(w);
 }
 
 static const char *const bt_body_sev[] = {"INFO", "WARNING", "CRITICAL"};
 
-static void bt_body_json(bt_alerts_buf_t *b, const bt_alerts_config_t *cfg,
+static void bt_body_json(bt_buf_t *b, const bt_alerts_config_t *cfg,
                          const bt_alerts_notification_t *n, int64_t sent_at_ms) {
     char ts[40];
-    bt_alerts_buf_printf(b, "{\"alert\":");
-    bt_alerts_json_str(b, n->name);
-    bt_alerts_buf_printf(b, ",\"severity\":\"%s\",\"state\":\"%s\",\"value\":",
-                         bt_body_sev[n->severity], n->resolved ? "resolved" : "firing");
+    bt_jw_t w;
+    bt_jw_init(&w, b);
+    bt_jw_obj_begin(&w);
+    bt_jw_key(&w, "alert");
+    bt_jw_str(&w, n->name);
+    bt_jw_key(&w, "severity");
+    bt_jw_str(&w, bt_body_sev[n->severity]);
+    bt_jw_key(&w, "state");
+    bt_jw_str(&w, n->resolved ? "resolved" : "firing");
+    bt_jw_key(&w, "value");
     if (n->has_value)
-        bt_body_seconds(b, n->value_ms);
+        bt_body_seconds(&w, n->value_ms);
     else
-        bt_alerts_buf_printf(b, "null");
-    bt_alerts_buf_printf(b, ",\"threshold\":");
+        bt_jw_null(&w);
+    bt_jw_key(&w, "threshold");
     if (n->has_threshold)
-        bt_body_seconds(b, n->threshold_ms);
+        bt_body_seconds(&w, n->threshold_ms);
     else
-        bt_alerts_buf_printf(b, "null");
-    bt_alerts_buf_printf(b, ",\"message\":");
-    bt_alerts_json_str(b, n->message ? n->message : "");
-    bt_alerts_buf_printf(b, ",\"host\":");
-    bt_alerts_json_str(b, cfg->host ? cfg->host : "");
-    bt_alerts_buf_printf(b, ",\"agent\":");
-    bt_alerts_json_str(b, cfg->agent_name ? cfg->agent_name : "");
-    /* An unknown position (nothing read yet) is null rather than a fake "" / 0. */
-    bt_alerts_buf_printf(b, ",\"source\":{\"file\":");
-    int have_file = n->source_file && n->source_file[0];
-    if (have_file) {
-        bt_alerts_json_str(b, n->source_file);
-        bt_alerts_buf_printf(b, ",\"pos\":%" PRIu64, n->source_pos);
-    } else {
-        bt_alerts_buf_printf(b, "null,\"pos\":null");
-    }
-    bt_alerts_buf_printf(b, ",\"gtid\":");
-    if (n->source_gtid && n->source_gtid[0])
-        bt_alerts_json_str(b, n->source_gtid);
+        bt_jw_null(&w);
+    bt_jw_key(&w, "message");
+    bt_jw_str(&w, n->message ? n->message : "");
+    bt_jw_key(&w, "host");
+    bt_jw_str(&w, cfg->host ? cfg->host : "");
+    bt_jw_key(&w, "agent");
+    bt_jw_str(&w, cfg->agent_name ? cfg->agent_name : "");
+    bt_jw_key(&w, "source");
+    bt_jw_obj_begin(&w);
+    bt_body_str_or_null(&w, "file", n->source_file);
+    bt_jw_key(&w, "pos");
+    if (n->source_file && n->source_file[0])
+        bt_jw_uint(&w, n->source_pos);
     else
-        bt_alerts_buf_printf(b, "null");
+        bt_jw_null(&w);
+    bt_body_str_or_null(&w, "gtid", n->source_gtid);
+    bt_jw_obj_end(&w);
     bt_alerts_fmt_iso8601(ts, sizeof ts, n->fired_at_ms);
-    bt_alerts_buf_printf(b, "},\"fired_at\":\"%s\"", ts);
+    bt_jw_key(&w, "fired_at");
+    bt_jw_str(&w, ts);
     bt_alerts_fmt_iso8601(ts, sizeof ts, sent_at_ms);
-    bt_alerts_buf_printf(b, ",\"sent_at\":\"%s\",\"schema\":1}", ts);
+    bt_jw_key(&w, "sent_at");
+    bt_jw_str(&w, ts);
+    bt_jw_key(&w, "schema");
+    bt_jw_int(&w, 1);
+    bt_jw_obj_end(&w);
 }
 
 /* Slack's text is markup: &, < and > must be entities; and the summary stays on one line. */
-static void bt_body_slack_text(bt_alerts_buf_t *t, const char *s) {
+static void bt_body_slack_text(bt_buf_t *t, const char *s) {
     for (; *s; s++) {
         switch (*s) {
-        case '&': bt_alerts_buf_add(t, "&amp;", 5); break;
-        case '<': bt_alerts_buf_add(t, "&lt;", 4); break;
-        case '>': bt_alerts_buf_add(t, "&gt;", 4); break;
-        case '\n': case '\r': case '\t': bt_alerts_buf_add(t, " ", 1); break;
-        default: bt_alerts_buf_add(t, s, 1);
+        case '&': bt_buf_append(t, "&amp;", 5); break;
+        case '<': bt_buf_append(t, "&lt;", 4); break;
+        case '>': bt_buf_append(t, "&gt;", 4); break;
+        case '\n': case '\r': case '\t': bt_buf_putc(t, ' '); break;
+        default: bt_buf_putc(t, *s);
         }
     }
 }
 
-static void bt_body_slack(bt_alerts_buf_t *b, const bt_alerts_config_t *cfg,
+static void bt_body_slack(bt_buf_t *b, const bt_alerts_config_t *cfg,
                           const bt_alerts_notification_t *n) {
-    bt_alerts_buf_t t = {0};
-    bt_alerts_buf_printf(&t, "[%s] ", n->resolved ? "RESOLVED" : bt_body_sev[n->severity]);
+    bt_buf_t t;
+    bt_buf_init(&t, BT_BODY_CAP);
+    bt_buf_printf(&t, "[%s] ", n->resolved ? "RESOLVED" : bt_body_sev[n->severity]);
     bt_body_slack_text(&t, cfg->agent_name ? cfg->agent_name : "");
-    bt_alerts_buf_add(&t, "@", 1);
+    bt_buf_putc(&t, '@');
     bt_body_slack_text(&t, cfg->host ? cfg->host : "");
-    bt_alerts_buf_add(&t, " ", 1);
+    bt_buf_putc(&t, ' ');
     bt_body_slack_text(&t, n->name);
-    bt_alerts_buf_add(&t, ": ", 2);
+    bt_buf_puts(&t, ": ");
     bt_body_slack_text(&t, n->message ? n->message : "");
     if (n->source_file && n->source_file[0]) {
-        bt_alerts_buf_add(&t, " (at ", 5);
+        bt_buf_puts(&t, " (at ");
         bt_body_slack_text(&t, n->source_file);
-        bt_alerts_buf_printf(&t, ":%" PRIu64 ")", n->source_pos);
+        bt_buf_printf(&t, ":%" PRIu64 ")", n->source_pos);
     }
-    bt_alerts_buf_printf(b, "{\"text\":");
-    if (t.oom)
-        b->oom = 1;
-    else
-        bt_alerts_json_str(b, t.p ? t.p : "");
-    bt_alerts_buf_add(b, "}", 1);
-    free(t.p);
+    if (t.failed) {
+        b->failed = true;
+    } else {
+        bt_jw_t w;
+        bt_jw_init(&w, b);
+        bt_jw_obj_begin(&w);
+        bt_jw_key(&w, "text");
+        bt_jw_strn(&w, t.p ? t.p : "", t.len);
+        bt_jw_obj_end(&w);
+    }
+    bt_buf_free(&t);
 }
 
 char *bt_alerts_body(const bt_alerts_config_t *cfg, const bt_alerts_notification_t *n,
                      int64_t sent_at_ms, size_t *len) {
-    bt_alerts_buf_t b = {0};
     if ((unsigned)n->severity > BT_ALERTS_CRITICAL || !n->name)
         return NULL;
+    bt_buf_t b;
+    bt_buf_init(&b, BT_BODY_CAP);
     if (cfg->format == BT_ALERTS_FORMAT_SLACK)
         bt_body_slack(&b, cfg, n);
     else
         bt_body_json(&b, cfg, n, sent_at_ms);
-    if (b.oom) {
-        free(b.p);
+    if (b.failed || !b.p) {
+        bt_buf_free(&b);
         return NULL;
     }
     if (len)
         *len = b.len;
-    return b.p;
+    return b.p; /* the buffer's storage, handed over; the caller frees it */
 }

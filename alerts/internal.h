@@ -18,18 +18,11 @@
 #include <stdatomic.h>
 
 #include "alerts/alerts.h"
+#include "lib/lib.h"
 
 /* Raised one-off events remembered at once (for dedup and clear); the oldest cleared ones are
  * forgotten first. Agents raise a handful of names, so a small table is enough. */
 #define BT_ALERTS_EVENTS_MAX 32
-
-/* A growable byte buffer with a cap, for bodies. `oom` sticks once an append fails, so callers
- * check once at the end. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} bt_alerts_buf_t;
 
 /* One notification, shared by the items queued for each URL. */
 typedef struct bt_alerts_note {
@@ -123,10 +116,6 @@ void bt_alerts_rule_lag(bt_alerts_t *a, const bt_alerts_state_t *st);
 void bt_alerts_rule_sink(bt_alerts_t *a, const bt_alerts_state_t *st);
 
 /* body.c */
-void bt_alerts_buf_add(bt_alerts_buf_t *b, const char *s, size_t n);
-void bt_alerts_buf_printf(bt_alerts_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s as a JSON string, quotes included; invalid UTF-8 becomes U+FFFD. */
-void bt_alerts_json_str(bt_alerts_buf_t *b, const char *s);
 /* "850ms", "45.2s", "5m3s", "2h5m": durations in messages. */
 void bt_alerts_fmt_duration(char *out, size_t cap, int64_t ms);
 /* "2024-05-01T12:00:00.123Z" (UTC, milliseconds); out needs 32 bytes. */

@@ -4,7 +4,7 @@ alerts_libbtalerts_a_SOURCES = alerts/alerts.h alerts/internal.h alerts/alerts.c
 	alerts/body.c alerts/hmac.c alerts/sender.c
 alerts_libbtalerts_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 # Link line for programs using the library (its own libraries after it).
-BT_ALERTS_LIBS = alerts/libbtalerts.a $(CURL_LIBS) $(OPENSSL_LIBS) $(AX_PTHREAD_LIBS)
+BT_ALERTS_LIBS = alerts/libbtalerts.a lib/libbtlib.a $(CURL_LIBS) $(OPENSSL_LIBS) $(AX_PTHREAD_LIBS)
 
 check_PROGRAMS += tests/unit/test_alerts
 tests_unit_test_alerts_SOURCES = tests/unit/test_alerts.c

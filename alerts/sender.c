@@ -469,10 +469,10 @@ int bt_alerts_wait(bt_alerts_t *a, int extra_fd, int timeout_ms) {
 }
 
 size_t bt_alerts_flush(bt_alerts_t *a, int timeout_ms) {
-    int64_t deadline = bt_alerts_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = bt_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
-        int64_t now = bt_alerts_now_ms();
-        size_t left = bt_alerts_pump(a, now);
+        size_t left = bt_alerts_pump(a, bt_wall_ms());
+        int64_t now = bt_mono_ms();
         if (left == 0 || now >= deadline)
             return left;
         int64_t wait = deadline - now;
@@ -506,7 +506,7 @@ int bt_alerts_test_send(const bt_alerts_config_t *cfg, const char *url, char *er
     if (!a)
         return -1;
     bt_alerts_target_t *t = &a->targets[0];
-    int64_t now = bt_alerts_now_ms();
+    int64_t now = bt_wall_ms();
     char msg[512];
     snprintf(msg, sizeof msg, "test alert from %s on %s: this webhook receives bintail's alerts",
              a->agent, a->host);

@@ -9,6 +9,7 @@
  * flush per batch or per second rather than per row. Snappy's framing format has no frames, only
  * independent chunks of at most 64 KiB, so a flush there just emits the pending chunk. */
 #include "codecs/codecs.h"
+#include "lib/lib.h"
 
 #include <limits.h>
 #include <lz4frame.h>
@@ -190,17 +191,6 @@ static int bt_gzip_end_member(bt_compressor_t *c) {
 }
 
 /* ---- snappy framing ---- */
-
-static void bt_put_le24(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-}
-
-static void bt_put_le32(uint8_t *p, uint32_t v) {
-    bt_put_le24(p, v);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 static int bt_snappy_stream_start(bt_compressor_t *c) {
     if (c->snappy_id_done)

@@ -8,6 +8,7 @@
  * them. Errors are sticky until bt_decompressor_reset() because the codecs' states are undefined
  * after corrupt input. */
 #include "codecs/codecs.h"
+#include "lib/lib.h"
 
 #include <limits.h>
 #include <lz4frame.h>
@@ -181,10 +182,6 @@ static int bt_gzip_run(bt_decompressor_t *d, const uint8_t *in, size_t inlen, si
 
 /* ---- snappy framing ---- */
 
-static uint32_t bt_get_le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Checks and decodes the chunk now complete in sbody into sdec. */
 static int bt_snappy_chunk_done(bt_decompressor_t *d) {
     unsigned long long at = (unsigned long long)d->schunk_off;
@@ -195,7 +192,7 @@ static int bt_snappy_chunk_done(bt_decompressor_t *d) {
         d->sseen_id = 1;
         return 0;
     }
-    uint32_t want = bt_get_le32(d->sbody);
+    uint32_t want = bt_le32(d->sbody);
     const uint8_t *body = d->sbody + 4;
     size_t blen = d->sbody_len - 4, ulen = blen;
     if (d->schunk_type == BT_SNAPPY_CHUNK_COMPRESSED) {

@@ -20,11 +20,9 @@
 #include <unistd.h>
 
 #include "agent/binlog/binlog.h"
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 #include "agent/source/mysql_url.h"
 #include "agent/source/source.h"
-#include "agent/util/buf.h"
-#include "agent/util/log.h"
 
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) {

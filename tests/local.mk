@@ -7,4 +7,4 @@ EXTRA_DIST += tests/run tests/unit/tap.h
 
 check_PROGRAMS += tests/unit/test_log
 tests_unit_test_log_SOURCES = tests/unit/test_log.c
-tests_unit_test_log_LDADD = agent/libbtagent.a
+tests_unit_test_log_LDADD = lib/libbtlib.a

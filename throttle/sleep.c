@@ -1,15 +1,9 @@
-/* sleep.c: the clock and the sleep that go with throttle.c, kept apart so the rate logic stays
+/* sleep.c: the sleep that goes with throttle.c, kept apart so the rate logic stays
  * pure and its tests never sleep. */
 #include "throttle/throttle.h"
 
 #include <errno.h>
 #include <time.h>
-
-int64_t bt_throttle_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 void bt_throttle_sleep_ns(int64_t ns) {
     if (ns <= 0)

@@ -1,6 +1,7 @@
 /* throttle.c: token buckets with debt, and the locked set of buckets the daemon throttles with.
  * Pure logic: time comes in as an argument; the clock and sleeping live in sleep.c. */
 #include "throttle/throttle.h"
+#include "lib/lib.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -243,7 +244,7 @@ int64_t bt_throttle_debt_ns(bt_throttle_t *t, bt_throttle_kind_t kind, int64_t n
 bool bt_throttle_wait(bt_throttle_t *t, bt_throttle_kind_t kind, bool (*serve)(void *ctx), void *ctx) {
     for (;;) {
         /* asked afresh each slice: a limit changed meanwhile pays the debt back at its new rate */
-        int64_t w = bt_throttle_debt_ns(t, kind, bt_throttle_now_ns());
+        int64_t w = bt_throttle_debt_ns(t, kind, bt_mono_ns());
         if (w <= 0)
             return true;
         if (serve && !serve(ctx))

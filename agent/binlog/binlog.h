@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/util/buf.h"
+#include "lib/lib.h"
 
 /* Event type codes as written in the binlog. */
 enum {

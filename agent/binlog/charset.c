@@ -24,7 +24,7 @@
  * to the yen sign) but differs from MySQL's sjis in a few symbols (e.g. 0x8160 becomes U+FF5E,
  * not U+301C); other CJK charsets may differ from the server in rare vendor characters. */
 #include "agent/binlog/value_internal.h"
-#include "agent/util/utf8.h"
+#include "lib/lib.h"
 
 #include <errno.h>
 #include <iconv.h>

@@ -17,8 +17,7 @@
 
 #include "agent/binlog/binlog.h"
 #include "agent/binlog/value.h"
-#include "agent/util/arena.h"
-#include "agent/util/buf.h"
+#include "lib/lib.h"
 #include "codecs/codecs.h"
 
 #define BT_EV_HEADER_LEN 19      /* v4 common header: ts(4) type(1) server_id(4) size(4) log_pos(4) flags(2) */
@@ -61,14 +60,6 @@ static inline bool bt_rd_need(bt_rd_t *r, size_t n, const char *what) {
     return false;
 }
 
-static inline uint16_t bt_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t bt_le24(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16); }
-static inline uint32_t bt_le32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static inline uint64_t bt_le48(const uint8_t *p) { return (uint64_t)bt_le32(p) | ((uint64_t)bt_le16(p + 4) << 32); }
-static inline uint64_t bt_le56(const uint8_t *p) { return (uint64_t)bt_le32(p) | ((uint64_t)bt_le24(p + 4) << 32); }
-static inline uint64_t bt_le64(const uint8_t *p) { return (uint64_t)bt_le32(p) | ((uint64_t)bt_le32(p + 4) << 32); }
 
 /* Fixed-width reads: false (and r->want set) on a short read; *v untouched then. */
 static inline bool bt_rd_u8(bt_rd_t *r, uint8_t *v, const char *what) {

@@ -24,7 +24,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 
 enum {
     J_SMALL_OBJ = 0x0, J_LARGE_OBJ = 0x1, J_SMALL_ARR = 0x2, J_LARGE_ARR = 0x3, J_LITERAL = 0x4,
@@ -124,7 +124,7 @@ static int opaque(jctx_t *c, const uint8_t *data, size_t len) {
     case BT_TYPE_DATETIME:
     case BT_TYPE_TIMESTAMP: {
         if (n < 8) return fail(c, "opaque date/time shorter than 8 bytes");
-        int64_t packed = (int64_t)bt_val_le64(v);
+        int64_t packed = (int64_t)bt_le64(v);
         bt_time_t t;
         bool neg;
         char text[48];
@@ -182,8 +182,8 @@ static int container(jctx_t *c, bool object, bool large, const uint8_t *data, si
     if (depth >= BT_JSON_MAX_DEPTH) return fail(c, "document nested too deeply");
     size_t osz = large ? 4 : 2, kesz = osz + 2, vesz = 1 + osz;
     if (len < 2 * osz) return fail(c, "truncated object/array header");
-    size_t count = large ? bt_val_le32(data) : bt_val_le16(data);
-    size_t size = large ? bt_val_le32(data + osz) : bt_val_le16(data + osz);
+    size_t count = large ? bt_le32(data) : bt_le16(data);
+    size_t size = large ? bt_le32(data + osz) : bt_le16(data + osz);
     if (size > len) return fail(c, "object/array size beyond the document");
     /* count is at most 2^32; the products below fit size_t on 64-bit and are checked anyway */
     size_t header = 2 * osz + count * ((object ? kesz : 0) + vesz);
@@ -193,8 +193,8 @@ static int container(jctx_t *c, bool object, bool large, const uint8_t *data, si
         if (i) bt_buf_putc(c->out, ',');
         if (object) {
             const uint8_t *ke = data + 2 * osz + i * kesz;
-            size_t koff = large ? bt_val_le32(ke) : bt_val_le16(ke);
-            size_t klen = bt_val_le16(ke + osz);
+            size_t koff = large ? bt_le32(ke) : bt_le16(ke);
+            size_t klen = bt_le16(ke + osz);
             if (koff < header || koff > size || klen > size - koff) return fail(c, "object key out of bounds");
             bt_buf_putc(c->out, '"');
             bt_json_escape(c->out, (const char *)data + koff, klen);
@@ -205,7 +205,7 @@ static int container(jctx_t *c, bool object, bool large, const uint8_t *data, si
         if (inlined(vt, large)) {
             if (value(c, vt, ve + 1, vesz - 1, depth + 1)) return -1;
         } else {
-            size_t voff = large ? bt_val_le32(ve + 1) : bt_val_le16(ve + 1);
+            size_t voff = large ? bt_le32(ve + 1) : bt_le16(ve + 1);
             if (voff < header || voff >= size) return fail(c, "value offset out of bounds");
             if (value(c, vt, data + voff, size - voff, depth + 1)) return -1;
         }
@@ -233,31 +233,31 @@ static int value(jctx_t *c, uint8_t type, const uint8_t *data, size_t len, int d
         }
     case J_INT16:
         if (len < 2) return fail(c, "truncated int16");
-        put_i64(b, (int16_t)bt_val_le16(data));
+        put_i64(b, (int16_t)bt_le16(data));
         return 0;
     case J_UINT16:
         if (len < 2) return fail(c, "truncated uint16");
-        put_u64(b, bt_val_le16(data), false);
+        put_u64(b, bt_le16(data), false);
         return 0;
     case J_INT32:
         if (len < 4) return fail(c, "truncated int32");
-        put_i64(b, (int32_t)bt_val_le32(data));
+        put_i64(b, (int32_t)bt_le32(data));
         return 0;
     case J_UINT32:
         if (len < 4) return fail(c, "truncated uint32");
-        put_u64(b, bt_val_le32(data), false);
+        put_u64(b, bt_le32(data), false);
         return 0;
     case J_INT64:
         if (len < 8) return fail(c, "truncated int64");
-        put_i64(b, (int64_t)bt_val_le64(data));
+        put_i64(b, (int64_t)bt_le64(data));
         return 0;
     case J_UINT64:
         if (len < 8) return fail(c, "truncated uint64");
-        put_u64(b, bt_val_le64(data), false);
+        put_u64(b, bt_le64(data), false);
         return 0;
     case J_DOUBLE: {
         if (len < 8) return fail(c, "truncated double");
-        uint64_t bits = bt_val_le64(data);
+        uint64_t bits = bt_le64(data);
         double d;
         memcpy(&d, &bits, 8);
         if (!isfinite(d)) return fail(c, "double is not a finite number");

@@ -20,7 +20,7 @@
 
 #include "agent/binlog/value.h"
 #include "agent/binlog/value_internal.h"
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 
 enum { N_SCALAR = 0, N_OBJECT, N_ARRAY };
 
@@ -457,7 +457,7 @@ static size_t read_lenenc(const uint8_t *p, size_t avail, uint64_t *v) {
 int bt_json_apply_diff(const bt_value_t *before_json, const uint8_t *p, size_t avail, bt_value_t *out,
                        size_t *used, bt_arena_t *arena, char *err, size_t errlen) {
     if (avail < 4) return bt_errf(err, errlen, "JSON diff: %zu bytes left, the length needs 4", avail);
-    size_t total = bt_val_le32(p);
+    size_t total = bt_le32(p);
     if (total > avail - 4)
         return bt_errf(err, errlen, "JSON diff: %zu bytes of diffs, only %zu left in the row image", total, avail - 4);
     *used = 4 + total; /* known even when the diffs cannot be applied: a caller may skip them */

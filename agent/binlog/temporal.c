@@ -127,8 +127,8 @@ void bt_time_from_packed_time(int64_t packed, bt_time_t *t, bool *neg) {
 static uint32_t frac_usec(const uint8_t *p, unsigned fsp) {
     switch (fsp) {
     case 1: case 2: return (uint32_t)p[0] * 10000;
-    case 3: case 4: return (uint32_t)bt_val_be(p, 2) * 100;
-    case 5: case 6: return (uint32_t)bt_val_be(p, 3);
+    case 3: case 4: return (uint32_t)bt_be(p, 2) * 100;
+    case 5: case 6: return (uint32_t)bt_be(p, 3);
     default: return 0;
     }
 }
@@ -161,7 +161,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
     case BT_TYPE_DATE:
     case BT_TYPE_NEWDATE: {
         NEED(3, "DATE");
-        uint32_t v = bt_val_le24(p);
+        uint32_t v = bt_le24(p);
         out->kind = BT_VAL_DATE;
         t->day = (uint8_t)(v & 31);
         t->month = (uint8_t)((v >> 5) & 15);
@@ -175,7 +175,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         NEED(n, "TIMESTAMP2");
         out->kind = BT_VAL_TIMESTAMP;
         out->fsp = (uint8_t)fsp;
-        out->i = (int64_t)bt_val_be(p, 4);
+        out->i = (int64_t)bt_be(p, 4);
         t->usec = frac_usec(p + 4, fsp);
         *used = n;
         return check_clock(t, 0, "TIMESTAMP2", err, errlen);
@@ -188,10 +188,10 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         out->kind = BT_VAL_TIMESTAMP;
         out->fsp = (uint8_t)fsp;
         if (fsp == 0) {
-            out->i = (int64_t)bt_val_le32(p); /* the classic format is little-endian */
+            out->i = (int64_t)bt_le32(p); /* the classic format is little-endian */
         } else {
-            out->i = (int64_t)bt_val_be(p, 4); /* MariaDB hi-res: big-endian */
-            t->usec = (uint32_t)bt_val_be(p + 4, sec_part_bytes[fsp]) * pow10_6[6 - fsp];
+            out->i = (int64_t)bt_be(p, 4); /* MariaDB hi-res: big-endian */
+            t->usec = (uint32_t)bt_be(p + 4, sec_part_bytes[fsp]) * pow10_6[6 - fsp];
         }
         *used = n;
         return check_clock(t, 0, "TIMESTAMP", err, errlen);
@@ -200,7 +200,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         if (fsp > 6) return bt_errf(err, errlen, "DATETIME2: fractional digits %u in metadata (0-6)", fsp);
         size_t n = 5 + (fsp + 1) / 2;
         NEED(n, "DATETIME2");
-        uint64_t raw = bt_val_be(p, 5);
+        uint64_t raw = bt_be(p, 5);
         if (raw < 0x8000000000ull) return bt_errf(err, errlen, "DATETIME2: negative value");
         uint64_t v = raw - 0x8000000000ull, ymd = v >> 17, ym = ymd >> 5, hms = v & 0x1FFFF;
         out->kind = BT_VAL_DATETIME;
@@ -222,7 +222,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         out->fsp = (uint8_t)fsp;
         if (fsp == 0) {
             NEED(8, "DATETIME");
-            uint64_t v = bt_val_le64(p); /* YYYYMMDDhhmmss */
+            uint64_t v = bt_le64(p); /* YYYYMMDDhhmmss */
             uint64_t d = v / 1000000, c = v % 1000000;
             if (d / 10000 > 9999) return bt_errf(err, errlen, "DATETIME: impossible value %llu",
                                                  (unsigned long long)v);
@@ -237,7 +237,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
             static const uint8_t datetime_hires_bytes[7] = {5, 6, 6, 7, 7, 7, 8};
             size_t n = datetime_hires_bytes[fsp];
             NEED(n, "DATETIME");
-            uint64_t v = bt_val_be(p, n) * pow10_6[6 - fsp];
+            uint64_t v = bt_be(p, n) * pow10_6[6 - fsp];
             t->usec = (uint32_t)(v % 1000000);
             v /= 1000000;
             t->second = (uint8_t)(v % 60);
@@ -262,7 +262,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         if (fsp > 6) return bt_errf(err, errlen, "TIME2: fractional digits %u in metadata (0-6)", fsp);
         size_t n = 3 + (fsp + 1) / 2;
         NEED(n, "TIME2");
-        int64_t intpart = (int64_t)bt_val_be(p, 3) - 0x800000;
+        int64_t intpart = (int64_t)bt_be(p, 3) - 0x800000;
         int64_t packed; /* MySQL's packed time: intpart << 24 | microseconds, signed */
         switch (fsp) {
         case 0:
@@ -280,7 +280,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         }
         case 3:
         case 4: {
-            int64_t frac = (int64_t)bt_val_be(p + 3, 2);
+            int64_t frac = (int64_t)bt_be(p + 3, 2);
             if (intpart < 0 && frac) {
                 intpart++;
                 frac -= 0x10000;
@@ -289,7 +289,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
             break;
         }
         default:
-            packed = (int64_t)bt_val_be(p, 6) - 0x800000000000ll;
+            packed = (int64_t)bt_be(p, 6) - 0x800000000000ll;
             break;
         }
         bool neg;
@@ -306,7 +306,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
         out->fsp = (uint8_t)fsp;
         if (fsp == 0) {
             NEED(3, "TIME");
-            int32_t v = (int32_t)bt_val_le24(p); /* [-]HHMMSS, 24-bit two's complement */
+            int32_t v = (int32_t)bt_le24(p); /* [-]HHMMSS, 24-bit two's complement */
             if (v & 0x800000) v -= 0x1000000;
             uint32_t a = v < 0 ? (uint32_t)-v : (uint32_t)v;
             out->neg = v < 0;
@@ -319,7 +319,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
             size_t n = time_hires_bytes[fsp];
             NEED(n, "TIME");
             int64_t zero = 3020400ll * 1000000 / pow10_6[6 - fsp]; /* 839 hours */
-            int64_t v = ((int64_t)bt_val_be(p, n) - zero) * pow10_6[6 - fsp];
+            int64_t v = ((int64_t)bt_be(p, n) - zero) * pow10_6[6 - fsp];
             uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
             out->neg = v < 0;
             t->usec = (uint32_t)(a % 1000000);

@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #include "agent/binlog/binlog.h"
-#include "agent/util/arena.h"
+#include "lib/lib.h"
 
 /* Decode one non-NULL cell of column col at p (avail bytes remain in the row image).
  * col->type is already resolved: a STRING column whose real type is ENUM/SET arrives as

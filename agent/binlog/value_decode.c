@@ -117,7 +117,7 @@ static int length_prefixed(const bt_column_t *col, const uint8_t *p, size_t avai
     if (lb < 1 || lb > 4)
         return bt_errf(err, errlen, "%s: %u length bytes in the metadata (1-4)", type_label(col->type), lb);
     NEED(lb);
-    size_t len = lb == 1 ? p[0] : lb == 2 ? bt_val_le16(p) : lb == 3 ? bt_val_le24(p) : bt_val_le32(p);
+    size_t len = lb == 1 ? p[0] : lb == 2 ? bt_le16(p) : lb == 3 ? bt_le24(p) : bt_le32(p);
     if (len > avail - lb) return short_read(col->type, lb + len, avail, err, errlen);
     *data = p + lb;
     *n = len;
@@ -159,7 +159,7 @@ static int enum_value(const bt_column_t *col, const uint8_t *p, size_t avail, un
                       size_t *used, char *err, size_t errlen) {
     if (pack < 1 || pack > 2) return bt_errf(err, errlen, "ENUM: pack length %u in the metadata (1-2)", pack);
     NEED(pack);
-    uint32_t idx = pack == 1 ? p[0] : bt_val_le16(p);
+    uint32_t idx = pack == 1 ? p[0] : bt_le16(p);
     out->kind = BT_VAL_ENUM;
     out->u = idx;
     *used = pack;
@@ -225,7 +225,7 @@ static int maria_uncompress(const bt_column_t *col, const uint8_t *d, size_t n, 
     unsigned lenlen = d[0] & 7;
     bool raw = d[0] & 8;
     if (lenlen < 1 || lenlen > 4 || n < 1 + lenlen) return bt_errf(err, errlen, "%s: malformed compression header", tl);
-    size_t orig = (size_t)bt_val_be(d + 1, lenlen);
+    size_t orig = (size_t)bt_be(d + 1, lenlen);
     uint8_t *o = bt_arena_alloc(arena, orig + 1);
     if (!o) return bt_errf(err, errlen, "%s: out of row memory for %zu uncompressed bytes", tl, orig);
     z_stream zs;
@@ -259,13 +259,13 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
         return 0;
     case BT_TYPE_SHORT:
         NEED(2);
-        if (col->is_unsigned) out->kind = BT_VAL_UINT, out->u = bt_val_le16(p);
-        else out->kind = BT_VAL_INT, out->i = (int16_t)bt_val_le16(p);
+        if (col->is_unsigned) out->kind = BT_VAL_UINT, out->u = bt_le16(p);
+        else out->kind = BT_VAL_INT, out->i = (int16_t)bt_le16(p);
         *used = 2;
         return 0;
     case BT_TYPE_INT24: {
         NEED(3);
-        uint32_t v = bt_val_le24(p);
+        uint32_t v = bt_le24(p);
         if (col->is_unsigned) {
             out->kind = BT_VAL_UINT;
             out->u = v;
@@ -278,19 +278,19 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
     }
     case BT_TYPE_LONG:
         NEED(4);
-        if (col->is_unsigned) out->kind = BT_VAL_UINT, out->u = bt_val_le32(p);
-        else out->kind = BT_VAL_INT, out->i = (int32_t)bt_val_le32(p);
+        if (col->is_unsigned) out->kind = BT_VAL_UINT, out->u = bt_le32(p);
+        else out->kind = BT_VAL_INT, out->i = (int32_t)bt_le32(p);
         *used = 4;
         return 0;
     case BT_TYPE_LONGLONG:
         NEED(8);
-        if (col->is_unsigned) out->kind = BT_VAL_UINT, out->u = bt_val_le64(p);
-        else out->kind = BT_VAL_INT, out->i = (int64_t)bt_val_le64(p);
+        if (col->is_unsigned) out->kind = BT_VAL_UINT, out->u = bt_le64(p);
+        else out->kind = BT_VAL_INT, out->i = (int64_t)bt_le64(p);
         *used = 8;
         return 0;
     case BT_TYPE_FLOAT: {
         NEED(4);
-        uint32_t bits = bt_val_le32(p);
+        uint32_t bits = bt_le32(p);
         out->kind = BT_VAL_FLOAT;
         memcpy(&out->f, &bits, 4);
         *used = 4;
@@ -298,7 +298,7 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
     }
     case BT_TYPE_DOUBLE: {
         NEED(8);
-        uint64_t bits = bt_val_le64(p);
+        uint64_t bits = bt_le64(p);
         out->kind = BT_VAL_DOUBLE;
         memcpy(&out->d, &bits, 8);
         *used = 8;
@@ -315,7 +315,7 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
         if (nbits < 1 || nbits > 64) return bt_errf(err, errlen, "BIT: %u bits in the metadata (1-64)", nbits);
         NEED(n);
         out->kind = BT_VAL_BIT;
-        out->u = bt_val_be(p, n);
+        out->u = bt_be(p, n);
         *used = n;
         return 0;
     }

@@ -8,25 +8,13 @@
 #include <stdint.h>
 
 #include "agent/binlog/binlog.h"
-#include "agent/util/arena.h"
-#include "agent/util/buf.h"
+#include "lib/lib.h"
 
 /* MariaDB's compressed columns (COMPRESSED attribute): TABLE_MAP type codes not in binlog.h. */
 #define BT_TYPE_MARIA_BLOB_COMPRESSED 140
 #define BT_TYPE_MARIA_VARCHAR_COMPRESSED 141
 
-#include "agent/util/err.h"
 
-/* Little-endian and big-endian readers (callers check bounds first). */
-static inline uint32_t bt_val_le16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-static inline uint32_t bt_val_le24(const uint8_t *p) { return bt_val_le16(p) | (uint32_t)p[2] << 16; }
-static inline uint32_t bt_val_le32(const uint8_t *p) { return bt_val_le24(p) | (uint32_t)p[3] << 24; }
-static inline uint64_t bt_val_le64(const uint8_t *p) { return bt_val_le32(p) | (uint64_t)bt_val_le32(p + 4) << 32; }
-static inline uint64_t bt_val_be(const uint8_t *p, size_t n) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
-    return v;
-}
 
 /* decimal.c: MySQL's packed binary DECIMAL. -------------------------------------------------- */
 #define BT_DECIMAL_MAX_TEXT 72 /* 65 digits, sign, point, leading zero, NUL, margin */

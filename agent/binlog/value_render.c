@@ -22,7 +22,7 @@
 
 #include "agent/binlog/binlog.h"
 #include "agent/binlog/value_internal.h"
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 
 /* "YYYY-MM-DD HH:MM:SS[.ffffff]" (sep ' ') or with 'T' and a trailing 'Z' for TIMESTAMP in
  * JSON; returns the length. Buffer of 48 bytes. */
@@ -64,7 +64,7 @@ static void set_labels_json(bt_jw_t *w, const bt_column_t *col, uint64_t mask) {
 
 static float vector_elem(const char *s, uint32_t i) {
     const uint8_t *p = (const uint8_t *)s + 4 * (size_t)i;
-    uint32_t bits = bt_val_le32(p);
+    uint32_t bits = bt_le32(p);
     float f;
     memcpy(&f, &bits, 4);
     return f;

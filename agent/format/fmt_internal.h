@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "agent/format/format.h"
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 
 struct bt_format {
     bt_format_kind_t kind;
@@ -125,6 +125,5 @@ const char *bt_fmt_ddl_canal_type(bt_ddl_kind_t k);
 /* Finishes an encode: -1 with err when a buffer hit its cap. */
 int bt_fmt_finish(const char *fmt, const bt_buf_t *key, const bt_buf_t *val, char *err, size_t errlen);
 
-#include "agent/util/err.h"
 
 #endif

@@ -2,7 +2,7 @@
  *
  * Formats: json (bintail's own line format, used by `bintail decode` and the stdout/file
  * sinks), debezium, canal, maxwell, dataworks, upsert. Each is one file; all write through
- * the one JSON writer (agent/json/jsonw.h) into buffers the caller reuses, so encoding
+ * the one JSON writer (lib/lib.h) into buffers the caller reuses, so encoding
  * allocates nothing per field. */
 #ifndef BT_FORMAT_H
 #define BT_FORMAT_H
@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "agent/binlog/binlog.h"
-#include "agent/util/buf.h"
+#include "lib/lib.h"
 
 typedef enum bt_format_kind {
     BT_FMT_JSON = 0,

@@ -12,4 +12,4 @@ agent_libbtagent_a_SOURCES += \
 
 check_PROGRAMS += tests/unit/test_formats
 tests_unit_test_formats_SOURCES = tests/unit/test_formats.c tests/unit/tap.h
-tests_unit_test_formats_LDADD = agent/libbtagent.a $(ZLIB_LIBS) $(LIBDEFLATE_LIBS) -lm
+tests_unit_test_formats_LDADD = agent/libbtagent.a lib/libbtlib.a $(ZLIB_LIBS) $(LIBDEFLATE_LIBS) -lm

@@ -48,7 +48,7 @@ typedef struct bt_sink_ops {
     /* Messages handed over and not yet reported. */
     uint64_t (*in_flight)(bt_sink_t *s);
     /* Milliseconds since the sink last failed to deliver while messages waited; 0 when healthy. */
-    int64_t (*failing_ms)(bt_sink_t *s, int64_t now_ms);
+    int64_t (*failing_ms)(bt_sink_t *s);
     void (*free)(bt_sink_t *s);
 } bt_sink_ops_t;
 

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "agent/sink/sink.h"
-#include "agent/util/log.h"
+#include "lib/lib.h"
 
 typedef struct topic_entry {
     char *name;
@@ -35,21 +35,13 @@ typedef struct kafka_sink {
     size_t ntopics, captopics;
     int64_t failing_since_ms;   /* first failure after the last success; 0 = healthy */
     bool waiting_metadata;      /* a topic's partitions are asked for and the cluster does not answer */
-    int64_t last_ok_ms;
     char last_error[512];
 } kafka_sink_t;
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     kafka_sink_t *ks = opaque;
     (void)rk;
     if (!m->err) {
-        ks->last_ok_ms = now_ms();
         ks->failing_since_ms = 0;
         ks->base.ack(ks->base.ack_ctx, m->_private, true, NULL, false);
         return;
@@ -70,7 +62,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     kafka_sink_t *ks = opaque;
     (void)rk;
-    if (!ks->failing_since_ms) ks->failing_since_ms = now_ms();
+    if (!ks->failing_since_ms) ks->failing_since_ms = bt_mono_ms();
     snprintf(ks->last_error, sizeof ks->last_error, "%s", reason);
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
         bt_warn("all Kafka brokers are down (%s): retrying; reading pauses when the queue is full", reason);
@@ -185,7 +177,7 @@ static int kafka_partitions(bt_sink_t *base, const char *topic, bool keyed, char
     if (e) { /* no answer: the cluster is unreachable */
         if (md) rd_kafka_metadata_destroy(md);
         ks->waiting_metadata = true;
-        if (!ks->failing_since_ms) ks->failing_since_ms = now_ms();
+        if (!ks->failing_since_ms) ks->failing_since_ms = bt_mono_ms();
         snprintf(ks->last_error, sizeof ks->last_error, "metadata for %s: %s", topic, rd_kafka_err2str(e));
         return 0;
     }
@@ -204,7 +196,7 @@ static int kafka_partitions(bt_sink_t *base, const char *topic, bool keyed, char
         return n;
     }
     /* A new topic may be auto-created by the metadata request: ask again, for up to 30 s. */
-    int64_t now = now_ms();
+    int64_t now = bt_mono_ms();
     if (!t->missing_since_ms) t->missing_since_ms = now;
     if (now - t->missing_since_ms < 30000) return 0;
     snprintf(err, errlen, "cannot get the partitions of topic %s: %s (create the topic, or enable "
@@ -247,13 +239,13 @@ static uint64_t kafka_in_flight(bt_sink_t *base) {
     return (uint64_t)rd_kafka_outq_len(((kafka_sink_t *)base)->rk);
 }
 
-static int64_t kafka_failing_ms(bt_sink_t *base, int64_t now) {
+static int64_t kafka_failing_ms(bt_sink_t *base) {
     kafka_sink_t *ks = (kafka_sink_t *)base;
     if (!ks->failing_since_ms) return 0;
     /* An error with nothing waiting (an idle connection closed) is not an outage; waiting for
      * a topic's metadata is. */
     if (rd_kafka_outq_len(ks->rk) == 0 && !ks->waiting_metadata) return 0;
-    return now - ks->failing_since_ms;
+    return bt_mono_ms() - ks->failing_since_ms;
 }
 
 static void kafka_free(bt_sink_t *base) {

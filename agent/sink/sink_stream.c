@@ -140,8 +140,8 @@ static uint64_t stream_in_flight(bt_sink_t *base) {
     return 0;
 }
 
-static int64_t stream_failing_ms(bt_sink_t *base, int64_t now_ms) {
-    (void)base, (void)now_ms;
+static int64_t stream_failing_ms(bt_sink_t *base) {
+    (void)base;
     return 0;
 }
 

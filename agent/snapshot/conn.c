@@ -15,7 +15,7 @@
 #include <mysqld_error.h>
 
 #include "agent/snapshot/internal.h"
-#include "agent/util/log.h"
+#include "lib/lib.h"
 
 /* ---------------------------------------------------------------- pacing */
 
@@ -74,7 +74,7 @@ int bt_snap_pace_queries(bt_snap_pace_t *pc, unsigned k, uint64_t *ticket) {
         if (k > cap) return 1;
     }
     /* The long-run rate and the run-time changes come from the shared throttle... */
-    int64_t wait = bt_throttle_take(pc->thr, BT_THROTTLE_SNAPSHOT, 0, 0, k, bt_throttle_now_ns());
+    int64_t wait = bt_throttle_take(pc->thr, BT_THROTTLE_SNAPSHOT, 0, 0, k, bt_mono_ns());
     if (wait > 0 && !bt_throttle_wait(pc->thr, BT_THROTTLE_SNAPSHOT, keep_waiting, pc)) return -1;
     /* ...and the hard per-second cap from the window, checked last, just before sending. */
     for (;;) {
@@ -82,7 +82,7 @@ int bt_snap_pace_queries(bt_snap_pace_t *pc, unsigned k, uint64_t *ticket) {
         bt_throttle_get_limits(pc->thr, &lim); /* `bintail throttle` may change it meanwhile */
         double qps = lim.snapshot_queries_per_sec;
         pthread_mutex_lock(&pc->lock);
-        int64_t now = bt_throttle_now_ns();
+        int64_t now = bt_mono_ns();
         if (!(qps > 0)) { /* unlimited */
             pc->queries += k;
             pthread_mutex_unlock(&pc->lock);
@@ -117,7 +117,7 @@ int bt_snap_pace_queries(bt_snap_pace_t *pc, unsigned k, uint64_t *ticket) {
 void bt_snap_pace_done(bt_snap_pace_t *pc, uint64_t ticket, unsigned k) {
     if (ticket == UINT64_MAX) return;
     pthread_mutex_lock(&pc->lock);
-    int64_t now = bt_throttle_now_ns();
+    int64_t now = bt_mono_ns();
     for (unsigned i = 0; i < k; i++) {
         uint64_t s = ticket + i;
         size_t slot = (size_t)(s % BT_SNAP_PACE_RING);
@@ -128,7 +128,7 @@ void bt_snap_pace_done(bt_snap_pace_t *pc, uint64_t ticket, unsigned k) {
 
 int bt_snap_pace_row(bt_snap_pace_t *pc, double bytes) {
     if (!pc->thr) return 0;
-    int64_t wait = bt_throttle_take(pc->thr, BT_THROTTLE_SNAPSHOT, 1, bytes, 0, bt_throttle_now_ns());
+    int64_t wait = bt_throttle_take(pc->thr, BT_THROTTLE_SNAPSHOT, 1, bytes, 0, bt_mono_ns());
     if (wait > 0 && !bt_throttle_wait(pc->thr, BT_THROTTLE_SNAPSHOT, keep_waiting, pc)) return -1;
     return 0;
 }

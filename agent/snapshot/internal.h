@@ -22,7 +22,7 @@
 
 #include "agent/binlog/binlog.h"
 #include "agent/source/mysql_url.h"
-#include "agent/util/buf.h"
+#include "lib/lib.h"
 #include "throttle/throttle.h"
 
 /* ---------------------------------------------------------------- pacing (conn.c) */

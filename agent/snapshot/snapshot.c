@@ -54,7 +54,7 @@
 #include "agent/source/mysql_url.h"
 #include "agent/snapshot/internal.h"
 #include "agent/source/startpos.h"
-#include "agent/util/log.h"
+#include "lib/lib.h"
 
 #define QUEUE_MAX_ROWS 8192
 #define QUEUE_MAX_BYTES ((size_t)64 << 20)
@@ -180,12 +180,7 @@ static int queue_push(snap_run_t *run, snap_msg_t *m) {
     while (!bt_snap_pace_stopped(&run->pace) &&
            (q->count >= QUEUE_MAX_ROWS || (q->count > 0 && q->bytes + m->bytes > QUEUE_MAX_BYTES))) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 100000000; /* recheck the stop flag (a signal cannot signal a condvar) */
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        bt_mono_deadline(&ts, 100); /* recheck the stop flag (a signal cannot signal a condvar) */
         pthread_cond_timedwait(&q->not_full, &q->lock, &ts);
     }
     if (bt_snap_pace_stopped(&run->pace)) {
@@ -209,10 +204,7 @@ static snap_msg_t *queue_take_all(snap_queue_t *q, int timeout_ms) {
     pthread_mutex_lock(&q->lock);
     if (!q->head && timeout_ms > 0) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)timeout_ms * 1000000;
-        ts.tv_sec += ts.tv_nsec / 1000000000;
-        ts.tv_nsec %= 1000000000;
+        bt_mono_deadline(&ts, timeout_ms);
         pthread_cond_timedwait(&q->not_empty, &q->lock, &ts);
     }
     snap_msg_t *m = q->head;
@@ -568,10 +560,10 @@ static int lock_point(snap_run_t *run, char *err, size_t errlen) {
     for (int i = 0; i < run->nworkers; i++) run->workers[i].conn.unpaced = r == 0;
     int rc = -1;
     bool locked = false;
-    int64_t t0 = bt_throttle_now_ns();
+    int64_t t0 = bt_mono_ns();
     if (exec_str(c0, "FLUSH TABLES WITH READ LOCK", "the global read lock", err, errlen) != 0) goto out;
     locked = true;
-    int64_t t_locked = bt_throttle_now_ns();
+    int64_t t_locked = bt_mono_ns();
     for (int i = 0; i < run->nworkers; i++)
         if (start_txn(&run->workers[i].conn, err, errlen) != 0) goto out;
     if (c0->mariadb ? mariadb_snapshot_pos(c0, &run->point, err, errlen) : mysql_master_pos(c0, &run->point, err, errlen))
@@ -584,7 +576,7 @@ out:
             snprintf(err, errlen, "%s", err2);
             rc = -1;
         }
-        int64_t t1 = bt_throttle_now_ns();
+        int64_t t1 = bt_mono_ns();
         bt_info("snapshot: global read lock held %.1f ms (%.1f ms waiting for FLUSH TABLES WITH READ LOCK) to start "
                 "%d readers on one read view", (double)(t1 - t_locked) / 1e6, (double)(t_locked - t0) / 1e6,
                 run->nworkers);
@@ -875,7 +867,7 @@ static void log_table(snap_run_t *run, snap_entry_t *e, int64_t now) {
 }
 
 static void progress(snap_run_t *run, bool force) {
-    int64_t now = bt_now_ms();
+    int64_t now = bt_mono_ms();
     if (force || now - run->last_log_ms >= PROGRESS_LOG_MS) {
         run->last_log_ms = now;
         for (size_t i = 0; i < run->nentries; i++)
@@ -934,7 +926,7 @@ static int handle(snap_run_t *run, snap_msg_t *m, bool *in_chunk, char *err, siz
     switch (m->kind) {
     case MSG_START:
         e->started = true;
-        e->start_ms = bt_now_ms();
+        e->start_ms = bt_mono_ms();
         bar_clear(run);
         bt_info("snapshot: reading %s (~%" PRId64 " rows%s%s%s)", e->label, e->estimate, e->where ? ", where " : "",
                 e->where ? e->where : "", m->st && m->st->t.npk == 0 ? ", no primary key" : "");
@@ -950,7 +942,7 @@ static int handle(snap_run_t *run, snap_msg_t *m, bool *in_chunk, char *err, siz
     case MSG_CHUNK: {
         if (m->last) {
             e->done = true;
-            if (!e->started) e->start_ms = bt_now_ms();
+            if (!e->started) e->start_ms = bt_mono_ms();
         } else if (m->key) {
             free(e->last_key);
             e->last_key = m->key;
@@ -962,7 +954,7 @@ static int handle(snap_run_t *run, snap_msg_t *m, bool *in_chunk, char *err, siz
         *in_chunk = false;
         if (bt_pipeline_chunk_end(run->p, &pos, err, errlen) != 0) return -1;
         if (m->last) {
-            if (e->started) log_table(run, e, bt_now_ms());
+            if (e->started) log_table(run, e, bt_mono_ms());
             bt_snap_table_free(e->st); /* every row of it was handled before this message */
             e->st = NULL;
         }
@@ -1018,7 +1010,7 @@ int bt_snapshot_run(const bt_snapshot_opts_t *o, bt_pipeline_t *p, bt_position_t
     run->chunk_rows = cfg->snapshot_chunk_rows > 0 ? cfg->snapshot_chunk_rows : 10000;
     run->nworkers = cfg->snapshot_threads > 0 ? (int)cfg->snapshot_threads : 1;
     run->tty = isatty(STDERR_FILENO);
-    run->start_ms = run->last_log_ms = bt_now_ms();
+    run->start_ms = run->last_log_ms = bt_mono_ms();
     bt_snap_pace_init(&run->pace, o->throttle, o->stop);
     queue_init(&run->q);
     pthread_mutex_init(&run->err_lock, NULL);
@@ -1067,7 +1059,7 @@ int bt_snapshot_run(const bt_snapshot_opts_t *o, bt_pipeline_t *p, bt_position_t
 
     size_t done = 0;
     for (size_t i = 0; i < run->nentries; i++) done += run->entries[i].done;
-    int64_t last_service = bt_now_ms();
+    int64_t last_service = bt_mono_ms();
     while (done < run->nentries) {
         if (*o->stop) break;
         if (atomic_load(&run->failed)) break;
@@ -1087,7 +1079,7 @@ int bt_snapshot_run(const bt_snapshot_opts_t *o, bt_pipeline_t *p, bt_position_t
                 goto failed;
             }
             done += was_done;
-            int64_t now = bt_now_ms();
+            int64_t now = bt_mono_ms();
             if (now - last_service >= SERVICE_MS) {
                 if (bt_pipeline_service(p, 0, err, errlen) != 0) {
                     while (m) {
@@ -1101,7 +1093,7 @@ int bt_snapshot_run(const bt_snapshot_opts_t *o, bt_pipeline_t *p, bt_position_t
             }
         }
         if (bt_pipeline_service(p, 0, err, errlen) != 0) goto failed;
-        last_service = bt_now_ms();
+        last_service = bt_mono_ms();
         progress(run, false);
     }
     bar_clear(run);
@@ -1130,7 +1122,7 @@ int bt_snapshot_run(const bt_snapshot_opts_t *o, bt_pipeline_t *p, bt_position_t
     if (bt_pipeline_settle(p, 60000, err, errlen) != 0) goto out;
     *start = fin;
     bt_info("snapshot: done: %zu tables, %" PRIu64 " rows in %.1f s, %" PRIu64 " queries; streaming starts at %s:%" PRIu64,
-            run->nentries, run->rows_total, (double)(bt_now_ms() - run->start_ms) / 1000, run->pace.queries, fin.file,
+            run->nentries, run->rows_total, (double)(bt_mono_ms() - run->start_ms) / 1000, run->pace.queries, fin.file,
             fin.pos);
     rc = 0;
     goto out;

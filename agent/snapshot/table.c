@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #include "agent/snapshot/internal.h"
-#include "agent/util/log.h"
+#include "lib/lib.h"
 
 void bt_snap_table_free(bt_snap_table_t *st) {
     if (!st) return;

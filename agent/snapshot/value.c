@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 #include "agent/snapshot/internal.h"
 
 /* ---------------------------------------------------------------- parsing helpers */

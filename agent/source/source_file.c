@@ -31,7 +31,7 @@
 
 #include "agent/source/source.h"
 #include "agent/source/txn_gate.h"
-#include "agent/util/log.h"
+#include "lib/lib.h"
 
 #define BT_MAX_EVENT ((size_t)1 << 30)
 #define READ_CHUNK ((size_t)1 << 20)
@@ -64,9 +64,6 @@ typedef struct file_source {
     uint8_t fde_copy[4096];
 } file_source_t;
 
-static uint32_t le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static const char *base_name(const char *path) {
     const char *s = strrchr(path, '/');
@@ -352,7 +349,7 @@ static int gate_cover(file_source_t *fs, uint64_t end, char *err, size_t errlen)
     while (g->horizon < end) {
         const uint8_t *h = peek(fs, g->scan, HEADER_LEN, err, errlen, &failed);
         if (!h) return failed ? -1 : 0;
-        uint32_t size = le32(h + 9);
+        uint32_t size = bt_le32(h + 9);
         if (size < HEADER_LEN || size > BT_MAX_EVENT) {
             g->horizon = UINT64_MAX; /* damaged: the reader reports it with its offset */
             return 1;
@@ -409,7 +406,7 @@ static int next_event(file_source_t *fs, bt_raw_event_t *ev, char *err, size_t e
     int rc = fill(fs, HEADER_LEN, err, errlen);
     if (rc <= 0) return rc;
     const uint8_t *h = fs->buf + fs->off;
-    uint32_t size = le32(h + 9);
+    uint32_t size = bt_le32(h + 9);
     uint64_t pos = fs->buf_pos + fs->off;
     if (size < HEADER_LEN || size > BT_MAX_EVENT) {
         snprintf(err, errlen, "%s:%llu: impossible event length %u (the file is damaged or not a binlog)", fs->name,
@@ -443,8 +440,7 @@ static int next_event(file_source_t *fs, bt_raw_event_t *ev, char *err, size_t e
 
 static int file_next(bt_source_t *src, bt_raw_event_t *ev, int timeout_ms, char *err, size_t errlen) {
     file_source_t *fs = (file_source_t *)src;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = bt_mono_ms();
     char next[256];
     for (;;) {
         if (fs->file_done) { /* ROTATE or STOP read: the file is complete; move on once the next is listed */
@@ -472,9 +468,7 @@ static int file_next(bt_source_t *src, bt_raw_event_t *ev, int timeout_ms, char 
         /* at the end when everything written so far was yielded (not inside a transaction) */
         fs->at_end = fs->eof && fs->len == fs->off && !fs->gate.in_group;
     wait:;
-        struct timespec t1;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        long elapsed = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        int64_t elapsed = bt_mono_ms() - t0;
         if (elapsed >= timeout_ms) return 0;
         wait_for_change(fs, (int)(timeout_ms - elapsed));
     }

@@ -73,7 +73,7 @@
 
 #include "agent/source/mysql_url.h"
 #include "agent/source/source.h"
-#include "agent/util/log.h"
+#include "lib/lib.h"
 
 #define HEADER_LEN 19
 #define FDE_CREATED_OFF (HEADER_LEN + 2 + 50) /* after binlog_version and server_version */
@@ -163,27 +163,6 @@ typedef struct repl_source {
 
 static const bt_source_ops_t repl_ops;
 
-static uint32_t le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* cond_timedwait wants CLOCK_REALTIME unless the condvar was made for MONOTONIC (it is). */
-static void deadline_in(struct timespec *ts, int64_t ms) {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
 
 /* ---------------------------------------------------------------- queue (mu held where noted) */
 
@@ -430,7 +409,7 @@ fail:
  * Checking the CRC tells whether it does, whatever the file's or the session's setting. */
 static size_t body_len(const uint8_t *ev, size_t len, size_t body_off) {
     size_t n = len - body_off;
-    if (len >= body_off + 4 && (uint32_t)crc32(0, ev, (uInt)(len - 4)) == le32(ev + len - 4)) n -= 4;
+    if (len >= body_off + 4 && (uint32_t)crc32(0, ev, (uInt)(len - 4)) == bt_le32(ev + len - 4)) n -= 4;
     return n;
 }
 
@@ -448,14 +427,14 @@ static void on_rotate(repl_source_t *rs, const uint8_t *ev, size_t len) {
     if (n >= sizeof rs->file) n = sizeof rs->file - 1;
     memcpy(rs->file, ev + HEADER_LEN + 8, n);
     rs->file[n] = 0;
-    rs->pos = le64(ev + HEADER_LEN);
+    rs->pos = bt_le64(ev + HEADER_LEN);
 }
 
 /* A heartbeat names the file and (in next_pos) the offset the server has sent up to. */
 static void on_heartbeat(repl_source_t *rs, const uint8_t *ev, size_t len) {
     if (ev[4] == EV_HEARTBEAT && len > HEADER_LEN) {
         size_t n = body_len(ev, len, HEADER_LEN);
-        uint32_t next_pos = le32(ev + 13);
+        uint32_t next_pos = bt_le32(ev + 13);
         if (n == strlen(rs->file) && !memcmp(ev + HEADER_LEN, rs->file, n) && next_pos) {
             uint64_t end = end_offset(rs->pos, next_pos, 0);
             if (end > rs->pos) rs->pos = end;
@@ -511,7 +490,7 @@ static int queue_event(repl_source_t *rs, const uint8_t *ev, size_t len, uint64_
 /* One event from the server. 0; -1 fatal (err set); -2 stopping. */
 static int on_event(repl_source_t *rs, const uint8_t *ev, size_t len, char *err, size_t errlen) {
     uint8_t type = ev[4];
-    uint32_t next_pos = le32(ev + 13);
+    uint32_t next_pos = bt_le32(ev + 13);
     uint16_t flags = (uint16_t)(ev[17] | ev[18] << 8);
     int rc = 0;
     bool queued = false;
@@ -565,12 +544,12 @@ oom:
 
 /* Read and handle one packet. 1 = fine, 0 = connection lost (err says why), -1 = fatal, -2 = stop. */
 static int read_packet(repl_source_t *rs, char *err, size_t errlen) {
-    int64_t t0 = now_ms();
+    int64_t t0 = bt_mono_ms();
     unsigned long n = mysql_net_read_packet(rs->conn);
     if (stopping(rs)) return -2;
     if (n == packet_error) {
         unsigned code = mysql_errno(rs->conn);
-        if (code == CR_SERVER_LOST && now_ms() - t0 >= (int64_t)rs->io_timeout_s * 1000 - 500)
+        if (code == CR_SERVER_LOST && bt_mono_ms() - t0 >= (int64_t)rs->io_timeout_s * 1000 - 500)
             snprintf(err, errlen, "nothing received for %d s, not even a heartbeat", rs->io_timeout_s);
         else
             snprintf(err, errlen, "error %u: %s", code, mysql_error(rs->conn));
@@ -587,9 +566,9 @@ static int read_packet(repl_source_t *rs, char *err, size_t errlen) {
     }
     const uint8_t *ev = p + 1;
     size_t len = n - 1;
-    if (le32(ev + 9) != len) {
+    if (bt_le32(ev + 9) != len) {
         snprintf(err, errlen, "malformed event: a %zu-byte packet holds an event whose header says %u bytes", len,
-                 le32(ev + 9));
+                 bt_le32(ev + 9));
         return -1;
     }
     int rc = on_event(rs, ev, len, err, errlen);
@@ -599,7 +578,7 @@ static int read_packet(repl_source_t *rs, char *err, size_t errlen) {
 /* Sleep ms unless stopping; true when stopping. */
 static bool pause_ms(repl_source_t *rs, int ms) {
     struct timespec ts;
-    deadline_in(&ts, ms);
+    bt_mono_deadline(&ts, ms);
     pthread_mutex_lock(&rs->mu);
     while (!rs->stopping && pthread_cond_timedwait(&rs->cv_space, &rs->mu, &ts) != ETIMEDOUT) {
     }
@@ -613,7 +592,7 @@ static bool pause_ms(repl_source_t *rs, int ms) {
 static int reconnect(repl_source_t *rs, const char *why) {
     char err[1024];
     if (rs->healthy) {
-        rs->lost_ms = now_ms();
+        rs->lost_ms = bt_mono_ms();
         rs->backoff_ms = BACKOFF_MIN_MS;
     }
     rs->healthy = false;
@@ -622,7 +601,7 @@ static int reconnect(repl_source_t *rs, const char *why) {
             rs->file[0] ? rs->file : "(start)", rs->pos, why);
     snprintf(err, sizeof err, "%s", why);
     for (;;) {
-        int64_t spent = now_ms() - rs->lost_ms;
+        int64_t spent = bt_mono_ms() - rs->lost_ms;
         if (spent >= rs->retry_ms) {
             fail(rs, "lost the replication connection to %s:%u at %s:%" PRIu64 " and could not reconnect within "
                  "%" PRId64 " s (--retry-connect): %s", rs->url.host, rs->url.port,
@@ -681,7 +660,7 @@ static int repl_next(bt_source_t *src, bt_raw_event_t *ev, int timeout_ms, char 
     rs->cur = NULL;
     if (!rs->local) {
         struct timespec ts;
-        deadline_in(&ts, timeout_ms > 0 ? timeout_ms : 0);
+        bt_mono_deadline(&ts, timeout_ms > 0 ? timeout_ms : 0);
         pthread_mutex_lock(&rs->mu);
         while (!rs->head && !rs->failed && timeout_ms > 0 &&
                pthread_cond_timedwait(&rs->cv_data, &rs->mu, &ts) != ETIMEDOUT) {
@@ -729,7 +708,7 @@ static int coord_cmp(const char *fa, uint64_t pa, const char *fb, uint64_t pb) {
 
 /* The server's current binlog end, on a second connection; at most once a second. */
 static void refresh_master_status(repl_source_t *rs) {
-    int64_t now = now_ms();
+    int64_t now = bt_mono_ms();
     if (rs->status_denied || now - rs->status_ms < STATUS_EVERY_MS) return;
     rs->status_ms = now;
     char err[1024];

@@ -17,14 +17,10 @@
 
 #include "agent/source/startpos.h"
 #include "agent/source/txn_gate.h"
-#include "agent/util/log.h"
+#include "lib/lib.h"
 
 #define HDR 19
 
-static uint32_t le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
 
 typedef struct walker {
     int fd;
@@ -43,21 +39,21 @@ static int walk_open(walker_t *w, const char *dir, const char *file) {
 /* Read the header at w->pos: 1 ok, 0 end of the complete events. */
 static int walk_header(walker_t *w) {
     if (pread(w->fd, w->h, HDR, (off_t)w->pos) != HDR) return 0;
-    uint32_t size = le32(w->h + 9);
+    uint32_t size = bt_le32(w->h + 9);
     if (size < HDR) return 0;
     uint8_t last;
     if (pread(w->fd, &last, 1, (off_t)(w->pos + size - 1)) != 1) return 0; /* half-written */
     return 1;
 }
-static void walk_next(walker_t *w) { w->pos += le32(w->h + 9); }
+static void walk_next(walker_t *w) { w->pos += bt_le32(w->h + 9); }
 
 int bt_binlog_file_identity(const char *dir, const char *file, uint32_t *server_id, uint32_t *created) {
     walker_t w;
     if (walk_open(&w, dir, file) != 0) return -1;
     int rc = walk_header(&w) == 1 && w.h[4] == 15 ? 0 : -1;
     if (rc == 0) {
-        *created = le32(w.h);
-        *server_id = le32(w.h + 5);
+        *created = bt_le32(w.h);
+        *server_id = bt_le32(w.h + 5);
     }
     close(w.fd);
     return rc;
@@ -74,7 +70,7 @@ static uint64_t file_end(const char *dir, const char *file) {
     uint8_t *buf = NULL;
     size_t cap = 0;
     while (walk_header(&w) == 1) {
-        uint32_t size = le32(w.h + 9);
+        uint32_t size = bt_le32(w.h + 9);
         const uint8_t *ev = w.h;
         size_t have = HDR, need = 0;
         while (bt_gate_step(&g, ev, have, size, &need) == BT_GATE_NEED) {
@@ -133,7 +129,7 @@ static void scan_for_start(const char *dir, char **files, size_t n, size_t first
 static bool starts_at_or_after(const walker_t *w, const void *ctx) {
     uint8_t type = w->h[4];
     bool txn_start = type == 33 || type == 34 || type == 162 || type == 42;
-    return txn_start && (time_t)le32(w->h) >= *(const time_t *)ctx;
+    return txn_start && (time_t)bt_le32(w->h) >= *(const time_t *)ctx;
 }
 
 static void resolve_time(const char *dir, char **files, size_t n, time_t t, bt_start_pos_t *out) {
@@ -163,8 +159,8 @@ static bool not_contained(const walker_t *w, const void *ctx) {
     uint8_t body[12];
     if (w->h[4] != 162 || pread(w->fd, body, sizeof body, (off_t)(w->pos + HDR)) != (ssize_t)sizeof body)
         return false;
-    uint64_t seq = le64(body);
-    uint32_t domain = le32(body + 8);
+    uint64_t seq = bt_le64(body);
+    uint32_t domain = bt_le32(body + 8);
     for (size_t k = 0; k < want->n; k++)
         if (want->d[k].domain == domain && seq <= want->d[k].seq) return false;
     return true;

@@ -11,8 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/json/jsonw.h"
-#include "agent/util/buf.h"
+#include "lib/lib.h"
 
 void bt_tracker_init(bt_tracker_t *t, size_t max_slots) {
     memset(t, 0, sizeof *t);

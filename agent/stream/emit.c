@@ -75,7 +75,7 @@ static bool serve_while_throttled(void *ctx) {
 
 static int throttle_stream(bt_pipeline_t *p, double rows, double bytes) {
     if (!p->thr || p->stopping) return 0;
-    if (bt_throttle_take(p->thr, BT_THROTTLE_STREAM, rows, bytes, 0, bt_throttle_now_ns()) <= 0) return 0;
+    if (bt_throttle_take(p->thr, BT_THROTTLE_STREAM, rows, bytes, 0, bt_mono_ns()) <= 0) return 0;
     bt_throttle_wait(p->thr, BT_THROTTLE_STREAM, serve_while_throttled, p);
     return 0;
 }
@@ -167,7 +167,7 @@ void bt_pl_change_coords(bt_pipeline_t *p, const bt_event_t *ev, bt_change_t *c)
     c->gtid = p->gtid;
     c->server_id = ev->server_id;
     c->ts_ms = p->txn_ts_ms ? p->txn_ts_ms : (int64_t)ev->timestamp * 1000;
-    c->now_ms = bt_now_ms();
+    c->now_ms = bt_wall_ms();
     c->txn_seq = p->txn_count;
     c->seq = ++p->change_seq;
 }

@@ -24,12 +24,11 @@
 #include "agent/binlog/binlog.h"
 #include "alerts/alerts.h"
 #include "agent/format/format.h"
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 #include "agent/stream/route.h"
 #include "agent/stream/rows_change.h"
 #include "agent/stream/schema.h"
 #include "agent/sink/sink.h"
-#include "agent/util/log.h"
 #include "agent/stream/xa_spill.h"
 #include "partitioner/partitioner.h"
 

@@ -12,6 +12,6 @@ agent_libbtagent_a_SOURCES += \
 
 check_PROGRAMS += tests/unit/test_checkpoint tests/unit/test_route
 tests_unit_test_checkpoint_SOURCES = tests/unit/test_checkpoint.c
-tests_unit_test_checkpoint_LDADD = agent/libbtagent.a -lm
+tests_unit_test_checkpoint_LDADD = agent/libbtagent.a lib/libbtlib.a -lm
 tests_unit_test_route_SOURCES = tests/unit/test_route.c
-tests_unit_test_route_LDADD = agent/libbtagent.a $(PCRE2_LIBS) -lm
+tests_unit_test_route_LDADD = agent/libbtagent.a lib/libbtlib.a $(PCRE2_LIBS) -lm

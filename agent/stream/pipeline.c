@@ -1,12 +1,6 @@
 /* pipeline.c: the reader loop and its wiring (see pipeline.h; its parts in internal.h). */
 #include "agent/stream/internal.h"
 
-int64_t bt_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void on_ack(void *ctx, void *opaque, bool ok, const char *errmsg, bool fatal) {
     bt_pipeline_t *p = ctx;
     uint64_t txn = (uint64_t)(uintptr_t)opaque;
@@ -53,7 +47,7 @@ bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *in, char *err, size_t e
     p->thr = in->throttle;
     p->stop = in->stop;
     p->alerts = in->alerts;
-    p->rand_state = (uint64_t)bt_now_ms();
+    p->rand_state = (uint64_t)bt_wall_ms();
     pthread_mutex_init(&p->pos_lock, NULL);
     /* Transactions in flight are bounded like the queue's messages (sink_kafka.c): one per 512
      * bytes of --queue-max-bytes, at least 1000. */
@@ -170,7 +164,7 @@ static int on_ddl(bt_pipeline_t *p, bt_event_t *ev, char *err, size_t errlen) {
         char msg[1200];
         snprintf(msg, sizeof msg, "DDL on %s%s%s at %s:%" PRIu64 ": %.*s", db, table[0] ? "." : "", table, p->file,
                  ev->pos, (int)(ev->u.query.sql_len > 1000 ? 1000 : ev->u.query.sql_len), ev->u.query.sql);
-        bt_alerts_raise(p->alerts, "ddl", BT_ALERTS_INFO, msg, bt_now_ms());
+        bt_alerts_raise(p->alerts, "ddl", BT_ALERTS_INFO, msg, bt_wall_ms());
     }
     /* CREATE TABLE ... SELECT: its rows and XID follow in the same group (MariaDB: a group not
      * marked standalone; MySQL 8.0.21+: the statement ends in START TRANSACTION) */
@@ -271,7 +265,7 @@ static int on_event(bt_pipeline_t *p, bt_event_t *ev, bool replay, char *err, si
 
 static int write_checkpoint(bt_pipeline_t *p, bool force, char *err, size_t errlen) {
     if (!p->cfg->state_dir || !p->tracker.has_safe) return 0;
-    int64_t now = bt_now_ms();
+    int64_t now = bt_mono_ms();
     if (!force && now - p->last_ckpt_ms < p->cfg->checkpoint_interval_ms) return 0;
     if (p->tracker.safe_changes == p->ckpt_written_changes) return 0;
     if (p->sink->ops->sync(p->sink, err, errlen) != 0) return -1;
@@ -284,7 +278,7 @@ static int write_checkpoint(bt_pipeline_t *p, bool force, char *err, size_t errl
 }
 
 void bt_pl_update_lag(bt_pipeline_t *p, bool idle) {
-    int64_t now = bt_now_ms();
+    int64_t now = bt_wall_ms(); /* lag is against the server's commit timestamps */
     /* Without a checkpoint nothing is read again: a committed XA record can go once its
      * messages are delivered (with one, once the checkpoint file is past it). */
     if (bt_tracker_advance(&p->tracker) && p->nxa_done && !p->cfg->state_dir) bt_pl_xa_forget_committed(p);
@@ -295,7 +289,7 @@ void bt_pl_update_lag(bt_pipeline_t *p, bool idle) {
         if (lag < 0) lag = 0;
     }
     atomic_store(&p->stats.lag_ms, lag);
-    atomic_store(&p->stats.sink_failing_ms, p->sink->ops->failing_ms(p->sink, now));
+    atomic_store(&p->stats.sink_failing_ms, p->sink->ops->failing_ms(p->sink));
 }
 
 int bt_pipeline_start_at(bt_pipeline_t *p, const bt_position_t *start, char *err, size_t errlen) {
@@ -310,7 +304,7 @@ int bt_pipeline_start_at(bt_pipeline_t *p, const bt_position_t *start, char *err
 
 void bt_pipeline_set_server_id(bt_pipeline_t *p, uint32_t server_id) { p->route_server_id = server_id; }
 
-void bt_pipeline_chunk_begin(bt_pipeline_t *p) { bt_pl_txn_begin(p, "", bt_now_ms()); }
+void bt_pipeline_chunk_begin(bt_pipeline_t *p) { bt_pl_txn_begin(p, "", bt_wall_ms()); }
 
 int bt_pipeline_snapshot_row(bt_pipeline_t *p, const bt_table_t *t, const bt_row_t *row, bool last, char *err,
                              size_t errlen) {
@@ -326,7 +320,7 @@ int bt_pipeline_snapshot_row(bt_pipeline_t *p, const bt_table_t *t, const bt_row
     c.snapshot = true;
     c.snapshot_last = last;
     c.gtid = "";
-    c.ts_ms = c.now_ms = bt_now_ms();
+    c.ts_ms = c.now_ms = bt_wall_ms();
     c.txn_seq = p->txn_count;
     c.seq = ++p->change_seq;
     atomic_fetch_add(&p->stats.rows, 1);
@@ -390,16 +384,16 @@ void bt_pipeline_set_source(bt_pipeline_t *p, bt_source_t *src) {
 /* Deliver what was produced, up to timeout_ms (a stop request does not cut this short: it is
  * the bounded drain of a stop). */
 static int drain(bt_pipeline_t *p, int timeout_ms) {
-    int64_t now = bt_now_ms(), deadline = now + timeout_ms, progress_ms = now;
+    int64_t now = bt_mono_ms(), deadline = now + timeout_ms, progress_ms = now;
     uint64_t left = p->sink->ops->in_flight(p->sink);
     while (left > 0 && now < deadline) {
         p->sink->ops->poll(p->sink, 100);
-        now = bt_now_ms();
+        now = bt_mono_ms();
         uint64_t l = p->sink->ops->in_flight(p->sink);
         if (l < left) progress_ms = now;
         left = l;
         /* the sink is down and nothing moved for 3 s: waiting longer would only delay the exit */
-        if (now - progress_ms > 3000 && p->sink->ops->failing_ms(p->sink, now) > 0) break;
+        if (now - progress_ms > 3000 && p->sink->ops->failing_ms(p->sink) > 0) break;
     }
     bt_tracker_advance(&p->tracker);
     return left > 0 ? -1 : 0;
@@ -421,8 +415,8 @@ static int on_idle(bt_pipeline_t *p, int *rc, char *err, size_t errlen) {
         return 1;
     }
     if (!p->cfg->stop_at_end || !at_end || p->in_txn) return 0;
-    int64_t until = bt_now_ms() + 60000;
-    while (bt_now_ms() < until && drain(p, 1000) != 0 && !*p->stop) {
+    int64_t until = bt_mono_ms() + 60000;
+    while (bt_mono_ms() < until && drain(p, 1000) != 0 && !*p->stop) {
     } /* (a stop meanwhile ends this wait: the stop's own drain follows) */
     if (p->sink->ops->in_flight(p->sink) > 0 && !*p->stop) {
         snprintf(err, errlen, "reached the end, but %" PRIu64 " messages were still not delivered after 60 s: is "
@@ -434,7 +428,7 @@ static int on_idle(bt_pipeline_t *p, int *rc, char *err, size_t errlen) {
 
 /* Decode one raw event and act on what it holds. 0 go on, 1 stop (rc set). */
 static int on_raw(bt_pipeline_t *p, const bt_raw_event_t *raw, int *rc, char *err, size_t errlen) {
-    atomic_store(&p->stats.last_event_ms, bt_now_ms());
+    atomic_store(&p->stats.last_event_ms, bt_mono_ms());
     if (strcmp(p->file, raw->file)) {
         pthread_mutex_lock(&p->pos_lock);
         snprintf(p->file, sizeof p->file, "%s", raw->file);
@@ -496,7 +490,7 @@ int bt_pipeline_run(bt_pipeline_t *p, char *err, size_t errlen) {
         p->raw = NULL;
         /* While a backlog is read the source never idles: move the safe position, lag and
          * checkpoint on time, a few times a second. */
-        int64_t now = bt_now_ms();
+        int64_t now = bt_mono_ms();
         if (now - p->last_housekeeping_ms >= 100) {
             p->last_housekeeping_ms = now;
             bt_pl_update_lag(p, false);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/util/buf.h"
+#include "lib/lib.h"
 
 typedef struct route_rule {
     pcre2_code *re;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "agent/source/mysql_url.h"
-#include "agent/util/log.h"
+#include "lib/lib.h"
 
 #define MAX_COLS 4096
 

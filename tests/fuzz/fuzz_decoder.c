@@ -17,8 +17,7 @@
 #include <zlib.h>
 
 #include "agent/binlog/binlog.h"
-#include "agent/json/jsonw.h"
-#include "agent/util/buf.h"
+#include "lib/lib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,6 +7,7 @@
  * bt_alerts_pump nor delays the other URL and is retried after its timeout, queue overflow
  * drops the oldest, flush, alert-test, and a raise from another thread waking bt_alerts_wait. */
 #include "alerts/alerts.h"
+#include "lib/lib.h"
 #include "tests/unit/tap.h"
 
 #include <errno.h>
@@ -450,7 +451,7 @@ static void test_bodies(void) {
     char *b = bt_alerts_render(a, &n, T0 + 61001, &len);
     is_str(b,
            "{\"alert\":\"lag\",\"severity\":\"WARNING\",\"state\":\"firing\",\"value\":45.2,"
-           "\"threshold\":30,\"message\":\"q\\\"b\\\\s\\nt\\t\\u0001 caf\xc3\xa9 bad\\ufffd end\","
+           "\"threshold\":30,\"message\":\"q\\\"b\\\\s\\nt\\t\\u0001 caf\xc3\xa9 bad\xef\xbf\xbd end\","
            "\"host\":\"db1.example\",\"agent\":\"bt-main\",\"source\":{\"file\":\"mysql-bin.000042\","
            "\"pos\":1234,\"gtid\":\"0-1-99\"},\"fired_at\":\"2023-11-14T22:13:20.123Z\","
            "\"sent_at\":\"2023-11-14T22:14:21.001Z\",\"schema\":1}",
@@ -715,7 +716,7 @@ static size_t pump_until(bt_alerts_t *a, uint64_t until_sent, int64_t max_ms) {
     size_t left = 0;
     for (;;) {
         int64_t t0 = mono_ms();
-        left = bt_alerts_pump(a, bt_alerts_now_ms());
+        left = bt_alerts_pump(a, bt_wall_ms());
         int64_t took = mono_ms() - t0;
         if (took > slowest_pump)
             slowest_pump = took;
@@ -770,7 +771,7 @@ static void test_http_json_and_signature(void) {
     if (!a)
         return;
 
-    int64_t now = bt_alerts_now_ms();
+    int64_t now = bt_wall_ms();
     bt_alerts_state_t st = state(now, 45200);
     st.throttle_waited_ns = 500 * INT64_C(1000000);
     bt_alerts_evaluate(a, &st);
@@ -826,8 +827,8 @@ static void test_http_json_and_signature(void) {
 
     /* A raised event with awkward text, then its resolve: order kept. */
     bt_alerts_raise(a, "source_error", BT_ALERTS_CRITICAL, "bad \"event\" at mysql-bin.000042:1234\n\xff",
-                    bt_alerts_now_ms());
-    bt_alerts_clear(a, "source_error", bt_alerts_now_ms());
+                    bt_wall_ms());
+    bt_alerts_clear(a, "source_error", bt_wall_ms());
     is_int(pump_until(a, 0, 5000), 0, "raise and clear delivered");
     is_int(count_lines(out), 3, "receiver has 3 requests");
     parse_request(out, 2, "s3cret", &kv);
@@ -848,7 +849,7 @@ static void test_http_json_and_signature(void) {
     c.format = BT_ALERTS_FORMAT_SLACK;
     c.host = "db1";
     a = new_http(&c, urls, 1);
-    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "agent stopped: SIGTERM", bt_alerts_now_ms());
+    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "agent stopped: SIGTERM", bt_wall_ms());
     pump_until(a, 0, 5000);
     parse_request(out, 1, NULL, &kv);
     is_str(kv_get(&kv, "keys"), "text", "slack body has only text");
@@ -869,7 +870,7 @@ static void test_http_retry(void) {
     bt_alerts_config_defaults(&c);
     c.retry_base_ms = 100;
     bt_alerts_t *a = new_http(&c, urls, 1);
-    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "bye", bt_alerts_now_ms());
+    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "bye", bt_wall_ms());
     is_int(pump_until(a, 0, 5000), 0, "500, 500, then 200: delivered");
     bt_alerts_stats_t s;
     bt_alerts_stats(a, &s);
@@ -896,7 +897,7 @@ static void test_http_retry(void) {
     c.max_attempts = 3;
     c.retry_base_ms = 20;
     a = new_http(&c, urls, 1);
-    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "bye", bt_alerts_now_ms());
+    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "bye", bt_wall_ms());
     is_int(pump_until(a, 0, 5000), 0, "always 500: gives up");
     bt_alerts_stats(a, &s);
     ok(s.sent == 0 && s.retried == 2 && s.failed == 1, "3 attempts: 2 retried, 1 failed");
@@ -908,7 +909,7 @@ static void test_http_retry(void) {
     pid = start_receiver("fail400", "fail400", NULL, NULL, &port, out, sizeof out);
     url_of(url, sizeof url, port, "/");
     a = new_http(&c, urls, 1);
-    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "bye", bt_alerts_now_ms());
+    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "bye", bt_wall_ms());
     pump_until(a, 0, 5000);
     bt_alerts_stats(a, &s);
     ok(s.sent == 0 && s.retried == 0 && s.failed == 1, "400: failed, not retried");
@@ -920,7 +921,7 @@ static void test_http_retry(void) {
     int closed = port; /* the 400 receiver is gone; its port is free */
     url_of(url, sizeof url, closed, "/");
     a = new_http(&c, urls, 1);
-    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "bye", bt_alerts_now_ms());
+    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "bye", bt_wall_ms());
     pump_until(a, 0, 5000);
     bt_alerts_stats(a, &s);
     ok(s.retried == 2 && s.failed == 1, "connection refused: retried %llu, failed %llu",
@@ -944,7 +945,7 @@ static void test_http_hang(void) {
 
     slowest_pump = 0;
     int64_t t0 = mono_ms();
-    bt_alerts_raise(a, "source_error", BT_ALERTS_CRITICAL, "boom", bt_alerts_now_ms());
+    bt_alerts_raise(a, "source_error", BT_ALERTS_CRITICAL, "boom", bt_wall_ms());
     pump_until(a, 1, 5000);
     int64_t fast = mono_ms() - t0;
     bt_alerts_stats_t s;
@@ -989,11 +990,11 @@ static void test_http_hang(void) {
     url_of(url1, sizeof url1, port1, "/");
     c.timeout_ms = 5000;
     a = new_http(&c, urls, 1);
-    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "bye", bt_alerts_now_ms());
+    bt_alerts_raise(a, "stopped", BT_ALERTS_WARNING, "bye", bt_wall_ms());
     slowest_pump = 0;
     for (int i = 0; i < 10; i++) {
         int64_t c0 = mono_ms();
-        bt_alerts_pump(a, bt_alerts_now_ms());
+        bt_alerts_pump(a, bt_wall_ms());
         if (mono_ms() - c0 > slowest_pump)
             slowest_pump = mono_ms() - c0;
         sleep_ms(20);
@@ -1024,7 +1025,7 @@ static void test_http_overflow(void) {
     char msg[32];
     for (int i = 1; i <= 5; i++) {
         snprintf(msg, sizeof msg, "event %d", i);
-        bt_alerts_raise(a, "ddl", BT_ALERTS_INFO, msg, bt_alerts_now_ms());
+        bt_alerts_raise(a, "ddl", BT_ALERTS_INFO, msg, bt_wall_ms());
     }
     bt_alerts_stats_t s;
     bt_alerts_stats(a, &s);
@@ -1053,8 +1054,8 @@ static void test_flush_and_test_send(void) {
     c.secret = (const unsigned char *)"k";
     c.secret_len = 1;
     bt_alerts_t *a = new_http(&c, urls, 1);
-    bt_alerts_raise(a, "source_error", BT_ALERTS_CRITICAL, "fatal", bt_alerts_now_ms());
-    bt_alerts_raise(a, "stopped", BT_ALERTS_CRITICAL, "exiting", bt_alerts_now_ms());
+    bt_alerts_raise(a, "source_error", BT_ALERTS_CRITICAL, "fatal", bt_wall_ms());
+    bt_alerts_raise(a, "stopped", BT_ALERTS_CRITICAL, "exiting", bt_wall_ms());
     int64_t f0 = mono_ms();
     is_int(bt_alerts_flush(a, 3000), 0, "flush sends what is queued");
     ok(mono_ms() - f0 < 2000, "  ... promptly");
@@ -1095,7 +1096,7 @@ typedef struct {
 static void *raiser(void *arg) {
     raiser_t *r = arg;
     sleep_ms(100);
-    bt_alerts_raise(r->a, "ddl", BT_ALERTS_INFO, "from another thread", bt_alerts_now_ms());
+    bt_alerts_raise(r->a, "ddl", BT_ALERTS_INFO, "from another thread", bt_wall_ms());
     return NULL;
 }
 
@@ -1106,7 +1107,7 @@ static void *stress_raiser(void *arg) {
     char msg[64];
     for (int i = 0; i < STRESS_N; i++) {
         snprintf(msg, sizeof msg, "ALTER TABLE t%d ADD c INT", i);
-        bt_alerts_raise(r->a, "ddl", BT_ALERTS_INFO, msg, bt_alerts_now_ms());
+        bt_alerts_raise(r->a, "ddl", BT_ALERTS_INFO, msg, bt_wall_ms());
         if (i % 20 == 0)
             sleep_ms(1);
     }
@@ -1136,9 +1137,9 @@ static void test_threads(void) {
 
     pthread_create(&th, NULL, stress_raiser, &r);
     for (int i = 0; i < 50; i++) { /* the side thread meanwhile */
-        bt_alerts_state_t st = state(bt_alerts_now_ms(), 0);
+        bt_alerts_state_t st = state(bt_wall_ms(), 0);
         bt_alerts_evaluate(a, &st);
-        bt_alerts_pump(a, bt_alerts_now_ms());
+        bt_alerts_pump(a, bt_wall_ms());
         bt_alerts_wait(a, -1, 2);
     }
     pthread_join(th, NULL);

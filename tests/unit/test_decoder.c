@@ -11,7 +11,7 @@
 #include <zstd.h>
 
 #include "agent/binlog/binlog.h"
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 #include "tests/unit/tap.h"
 
 static char g_dir[4096];

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 #include "tests/unit/tap.h"
 
 #define diag(...) (printf("# " __VA_ARGS__), printf("\n"))

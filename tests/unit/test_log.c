@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/util/log.h"
+#include "lib/lib.h"
 #include "tap.h"
 
 static char path[] = "/tmp/bintail-test-log.XXXXXX";

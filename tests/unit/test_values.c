@@ -13,7 +13,7 @@
 
 #include "agent/binlog/binlog.h"
 #include "agent/binlog/value.h"
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 #include "tests/unit/tap.h"
 
 static bt_arena_t arena;

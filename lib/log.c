@@ -1,7 +1,7 @@
 /* log.c: leveled logging (see log.h). Messages are escaped before they are written: they
  * quote SQL statements, server errors and values read from the binlog, and a raw newline or
  * escape byte in one would forge a log line or drive the operator's terminal. */
-#include "agent/util/log.h"
+#include "lib/lib.h"
 
 #include <signal.h>
 #include <stdarg.h>
@@ -12,7 +12,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "agent/util/utf8.h"
 
 static int log_level = BT_LOG_INFO;
 static char log_path[4096];

@@ -1,5 +1,5 @@
 /* buf.c: growable, capped byte buffer (see buf.h). */
-#include "agent/util/buf.h"
+#include "lib/lib.h"
 
 #include <stdarg.h>
 #include <stdio.h>

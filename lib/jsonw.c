@@ -1,7 +1,6 @@
 /* jsonw.c: append-only JSON writer (see jsonw.h). Hot path: every message goes through it. */
-#include "agent/json/jsonw.h"
+#include "lib/lib.h"
 
-#include "agent/util/utf8.h"
 
 #include <float.h>
 #ifdef __SSE2__

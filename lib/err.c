@@ -1,5 +1,5 @@
 /* err.c: error message helper (see err.h). */
-#include "agent/util/err.h"
+#include "lib/lib.h"
 
 #include <stdarg.h>
 #include <stdio.h>

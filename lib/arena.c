@@ -1,5 +1,5 @@
 /* arena.c: chunked bump allocator (see arena.h). */
-#include "agent/util/arena.h"
+#include "lib/lib.h"
 
 #include <stdlib.h>
 #include <string.h>

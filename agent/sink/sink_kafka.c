@@ -81,12 +81,7 @@ static topic_entry_t *topic_get(kafka_sink_t *ks, const char *name, char *err, s
         if (!strcmp(ks->topics[i].name, name)) return &ks->topics[i];
     if (ks->ntopics == ks->captopics) {
         size_t ncap = ks->captopics ? ks->captopics * 2 : 16;
-        topic_entry_t *nt = realloc(ks->topics, ncap * sizeof *nt);
-        if (!nt) {
-            snprintf(err, errlen, "out of memory");
-            return NULL;
-        }
-        ks->topics = nt;
+        ks->topics = bt_xrealloc(ks->topics, ncap * sizeof *ks->topics);
         ks->captopics = ncap;
     }
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(ks->rk, name, NULL);
@@ -95,7 +90,7 @@ static topic_entry_t *topic_get(kafka_sink_t *ks, const char *name, char *err, s
         return NULL;
     }
     topic_entry_t *t = &ks->topics[ks->ntopics++];
-    t->name = strdup(name);
+    t->name = bt_xstrdup(name);
     t->rkt = rkt;
     t->partitions = 0;
     t->create_tried = false;
@@ -273,11 +268,7 @@ static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, s
 }
 
 bt_sink_t *bt_sink_kafka_new(const bt_kafka_opts_t *o, char *err, size_t errlen) {
-    kafka_sink_t *ks = calloc(1, sizeof *ks);
-    if (!ks) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    kafka_sink_t *ks = bt_xcalloc(1, sizeof *ks);
     ks->base.ops = &kafka_ops;
     ks->create_topics = o->create_topics;
     ks->compact = o->compact;

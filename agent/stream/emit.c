@@ -127,7 +127,10 @@ int bt_pl_emit(bt_pipeline_t *p, const bt_change_t *change, const char *topic, c
         bool keyed = !c->table || c->table->npk > 0;
         int count = topic_partitions(p, topic, keyed, err, errlen);
         if (count < 0) return count;
-        bt_pl_partition_input(p, c, &p->key);
+        if (bt_pl_partition_input(p, c, &p->key, err, errlen) != 0) {
+            p->needs_operator = true; /* the flag or the table must change; a restart cannot cure it */
+            return -1;
+        }
         int32_t part = bt_partition_choose(&p->pspec, p->hash.p, p->hash.len, c->txn_seq, count, &p->rand_state);
         bt_msg_t m = {
             .topic = topic,

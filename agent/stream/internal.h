@@ -124,7 +124,7 @@ void bt_pl_change_coords(bt_pipeline_t *p, const bt_event_t *ev, bt_change_t *c)
 int bt_pl_send_rows(bt_pipeline_t *p, bt_decoder_t *dec, bt_event_t *ev, const char *file, char *err,
                      size_t errlen);
 void bt_pl_note_stop(bt_pipeline_t *p);
-void bt_pl_partition_input(bt_pipeline_t *p, const bt_change_t *c, const bt_buf_t *key);
+int bt_pl_partition_input(bt_pipeline_t *p, const bt_change_t *c, const bt_buf_t *key, char *err, size_t errlen);
 int bt_pl_handle_oversize(bt_pipeline_t *p, bt_change_t *c, unsigned idx, bool *null_value, size_t size,
                            char *dropped, size_t droppedlen, char *err, size_t errlen);
 int bt_pl_oversize_skips_change(bt_pipeline_t *p, const bt_change_t *c, unsigned n, char *err, size_t errlen);

@@ -44,15 +44,14 @@ static pcre2_code *compile(const char *pattern, const char *flag, char *err, siz
 }
 
 bt_router_t *bt_router_new(const bt_router_opts_t *o, char *err, size_t errlen) {
-    bt_router_t *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
-    r->topic_template = strdup(o->topic_template ? o->topic_template : "${db}_${table}");
-    r->ddl_topic = o->ddl_topic ? strdup(o->ddl_topic) : NULL;
+    bt_router_t *r = bt_xcalloc(1, sizeof *r);
+    r->topic_template = bt_xstrdup(o->topic_template ? o->topic_template : "${db}_${table}");
+    r->ddl_topic = o->ddl_topic ? bt_xstrdup(o->ddl_topic) : NULL;
     if (o->include && !(r->include = compile(o->include, "--include", err, errlen))) goto fail;
     if (o->exclude && *o->exclude && !(r->exclude = compile(o->exclude, "--exclude", err, errlen))) goto fail;
-    r->rules = calloc(o->nroutes ? o->nroutes : 1, sizeof *r->rules);
+    r->rules = bt_xcalloc(o->nroutes ? o->nroutes : 1, sizeof *r->rules);
     for (size_t i = 0; i < o->nroutes; i++) {
-        char *spec = strdup(o->routes[i]);
+        char *spec = bt_xstrdup(o->routes[i]);
         char *eq = strrchr(spec, '=');
         if (!eq || eq == spec || !eq[1]) {
             snprintf(err, errlen, "--route '%s': expected REGEX=TEMPLATE, e.g. 'shop\\.orders_[0-9]+=orders'",
@@ -62,14 +61,17 @@ bt_router_t *bt_router_new(const bt_router_opts_t *o, char *err, size_t errlen) 
         }
         *eq = 0;
         r->rules[i].re = compile(spec, "--route", err, errlen);
-        r->rules[i].template = strdup(eq + 1);
+        r->rules[i].template = bt_xstrdup(eq + 1);
         free(spec);
         r->nrules++;
         if (!r->rules[i].re) goto fail;
     }
-    r->md = pcre2_match_data_create(10, NULL);
+    if (!(r->md = pcre2_match_data_create(10, NULL))) {
+        snprintf(err, errlen, "out of memory for the --include/--exclude/--route matcher");
+        goto fail;
+    }
     r->cache_cap = 256;
-    r->cache = calloc(r->cache_cap, sizeof *r->cache);
+    r->cache = bt_xcalloc(r->cache_cap, sizeof *r->cache);
     return r;
 fail:
     bt_router_free(r);
@@ -118,7 +120,7 @@ static char *expand(bt_router_t *r, const char *tpl, const char *db, const char 
             p += 2;
         } else bt_buf_putc(&b, *p++);
     }
-    char *out = strdup(b.p ? b.p : "");
+    char *out = bt_xstrdup(b.p ? b.p : "");
     bt_buf_free(&b);
     return out;
 }
@@ -143,8 +145,7 @@ static uint64_t hash_str(const char *s) {
 
 static void cache_grow(bt_router_t *r) {
     size_t ncap = r->cache_cap * 2;
-    cache_entry_t *nc = calloc(ncap, sizeof *nc);
-    if (!nc) return;
+    cache_entry_t *nc = bt_xcalloc(ncap, sizeof *nc);
     for (size_t i = 0; i < r->cache_cap; i++) {
         if (!r->cache[i].key) continue;
         size_t j = hash_str(r->cache[i].key) & (ncap - 1);
@@ -165,7 +166,7 @@ const char *bt_router_topic(bt_router_t *r, const char *db, const char *table, u
         i = (i + 1) & mask;
     }
     char *topic = decide(r, db, table, server_id);
-    r->cache[i].key = strdup(key);
+    r->cache[i].key = bt_xstrdup(key);
     r->cache[i].topic = topic;
     if (++r->cache_n * 2 > r->cache_cap) cache_grow(r);
     return topic;

@@ -56,6 +56,21 @@ else
   is "$(kcat -b "$BROKERS" -L -t "$db.created" 2>/dev/null | grep -c 'partition ')" 3 "the topic was created with 3 partitions"
 fi
 
+# --partition-by column:NAME: rows with equal values share a partition (names match case-insensitively,
+# as MySQL's do); a column a captured table lacks stops the run (exit 3) naming the table and its columns.
+"$BINTAIL" --binlog-dir "$primary_DIR/data" --kafka "$BROKERS" --format upsert --partition-by column:N --create-topics --topic-partitions 3 \
+  --topic "$db.bycol" --include "$db\\.t" --stop-at-end >"$BT_TMP/bycol.log" 2>&1
+ok $? "--partition-by column:N runs" || tail -5 "$BT_TMP/bycol.log"
+parts=$(kcat -b "$BROKERS" -C -t "$db.bycol" -o beginning -e -q -f '%p %s\n' 2>/dev/null)
+is "$(echo "$parts" | grep '"n":null' | cut -d' ' -f1 | sort -u | wc -l)" 1 "every row with n NULL is in one partition"
+ok $([ "$(echo "$parts" | grep '"n":[0-9]' | cut -d' ' -f1 | sort -u | wc -l)" -gt 1 ]; echo $?) \
+  "rows with other values of n spread over more than one partition"
+"$BINTAIL" --binlog-dir "$primary_DIR/data" --sink stdout --partition-by column:nosuch --include "$db\\.t" \
+  --stop-at-end >/dev/null 2>"$BT_TMP/nocol.log"
+is "$?" 3 "--partition-by column:nosuch on a table without it exits 3"
+grep -q "column:nosuch: table $db.t has no column 'nosuch' (its columns: id, name, amount, n)" "$BT_TMP/nocol.log"
+ok $? "and says which table lacks it and what columns it has: $(tail -1 "$BT_TMP/nocol.log")"
+
 # headers carry the coordinates
 h=$(kcat -b "$BROKERS" -C -t "$db.json" -o beginning -e -q -f '%h\n' 2>/dev/null | grep -m1 "bintail.op=insert")
 echo "$h" | grep -q "bintail.op=insert" && echo "$h" | grep -q "bintail.file=mysql-bin.000001" &&

@@ -5,7 +5,8 @@
  * (utf8mb3, utf8mb4, unknown collation) that validates is returned in place, and so is
  * ASCII-only text in any ASCII-compatible charset. Single-byte charsets convert through the
  * tables below; multi-byte ones (CJK, UCS-2/UTF-16/UTF-32) through glibc iconv, one handle per
- * charset and thread, opened on first use (iconv_open is slow) and kept.
+ * charset and thread, opened on first use (iconv_open is slow) and kept until the thread's last
+ * decoder is freed (bt_value_release_thread).
  *
  * Bytes a charset does not map become '?', as the server's conversion makes them; invalid
  * UTF-8 becomes U+FFFD, as in the JSON writer. A cell is never dropped.
@@ -573,6 +574,18 @@ static iconv_t iconv_for(const bt_charset_t *cs) {
     iconv_state[cs->index] = cd == (iconv_t)-1 ? 2 : 1;
     iconv_cache[cs->index] = cd;
     return cd;
+}
+
+int bt_charset_close_converters(void) {
+    int closed = 0;
+    for (size_t i = 0; i < CS_COUNT; i++) {
+        if (iconv_state[i] == 1) {
+            iconv_close(iconv_cache[i]);
+            closed++;
+        }
+        iconv_state[i] = 0;
+    }
+    return closed;
 }
 
 static int iconv_convert(const bt_charset_t *cs, const uint8_t *p, size_t n, bt_arena_t *arena, const char **out,

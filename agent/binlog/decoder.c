@@ -44,6 +44,8 @@ void bt_decoder_free(bt_decoder_t *dec) {
     free(dec->zbuf);
     free(dec->file);
     free(dec);
+    /* One decoder per thread is the rule: its converters and scratch space go with it. */
+    bt_value_release_thread();
 }
 
 void bt_decoder_set_file(bt_decoder_t *dec, const char *file) {

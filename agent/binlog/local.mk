@@ -28,6 +28,6 @@ agent_libbtagent_a_SOURCES += \
 
 check_PROGRAMS += tests/unit/test_values tests/unit/test_json_binary
 tests_unit_test_values_SOURCES = tests/unit/test_values.c tests/unit/tap.h
-tests_unit_test_values_LDADD = agent/libbtagent.a lib/libbtlib.a $(ZLIB_LIBS) $(LIBDEFLATE_LIBS) -lm
+tests_unit_test_values_LDADD = agent/libbtagent.a $(BT_CODECS_LIBS) $(ZLIB_LIBS) $(LIBDEFLATE_LIBS) -lm
 tests_unit_test_json_binary_SOURCES = tests/unit/test_json_binary.c tests/unit/tap.h
 tests_unit_test_json_binary_LDADD = agent/libbtagent.a lib/libbtlib.a $(ZLIB_LIBS) $(LIBDEFLATE_LIBS) -lm

@@ -58,6 +58,11 @@
 int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_value_t *out, size_t *used,
                     bt_arena_t *arena, char *err, size_t errlen);
 
+/* Frees what value decoding keeps per thread for speed (iconv converters, a scratch buffer);
+ * both come back on next use. bt_decoder_free calls it; a thread decoding values without a
+ * decoder calls it before it ends. Returns how many converters were open (for tests). */
+int bt_value_release_thread(void);
+
 /* MySQL PARTIAL_UPDATE_ROWS_EVENT (binlog_row_value_options=PARTIAL_JSON): p is one JSON
  * column's diff vector in the after image, as Json_diff_vector::write_binary() stores it:
  *     uint32 LE  length of what follows (the diffs)

@@ -35,6 +35,11 @@ bt_buf_t *bt_value_scratch(void) {
     return &scratch;
 }
 
+int bt_value_release_thread(void) {
+    bt_buf_free(&scratch);
+    return bt_charset_close_converters();
+}
+
 void bt_value_scratch_trim(bt_buf_t *b) {
     if (b->cap > ((size_t)1 << 20)) bt_buf_free(b);
     else bt_buf_reset(b);

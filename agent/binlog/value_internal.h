@@ -70,6 +70,9 @@ const bt_charset_t *bt_charset_of(uint16_t collation);
 int bt_charset_to_utf8(const bt_charset_t *cs, const uint8_t *p, size_t n, bt_arena_t *arena, const char **out,
                        uint32_t *outlen, char *err, size_t errlen);
 
+/* Closes this thread's iconv converters (they reopen on next use); returns how many were open. */
+int bt_charset_close_converters(void);
+
 /* json_binary.c: MySQL binary JSON to JSON text. ------------------------------------------------ */
 #define BT_JSON_MAX_DEPTH 150 /* as MariaDB's reader of MySQL JSON; MySQL itself writes <= 100 */
 /* Appends the compact JSON text of the binary document doc[0..len) to out. An empty document

@@ -898,6 +898,20 @@ static void test_render_misc(void) {
     is_str(out.p, "{\"a\":\"2026-01-02\",\"b\":7}", "values inside an object");
 }
 
+/* The decoder keeps no per-thread state it cannot free: converters opened for a multi-byte
+ * charset are closed by bt_value_release_thread (which bt_decoder_free calls), and reopen. */
+static void test_release_thread(void) {
+    bt_column_t c = col_of(BT_TYPE_VARCHAR, 200);
+    c.collation = 13; /* sjis: converted through iconv */
+    check_json("sjis before the release", &c, B("\x02\x93\xfa"), "\"\xe6\x97\xa5\"");
+    ok(bt_value_release_thread() >= 1, "the iconv converter opened for sjis is closed");
+    is_int(bt_value_release_thread(), 0, "nothing is left open after the release");
+    check_json("sjis after the release (the converter reopens)", &c, B("\x02\x93\xfa"), "\"\xe6\x97\xa5\"");
+    bt_decoder_t *dec = bt_decoder_new(NULL);
+    bt_decoder_free(dec);
+    is_int(bt_value_release_thread(), 0, "bt_decoder_free closed the converters of its thread");
+}
+
 int main(void) {
     bt_arena_init(&arena, 0);
     bt_buf_init(&out, 0);
@@ -911,6 +925,7 @@ int main(void) {
     test_json_geometry_vector();
     test_compressed();
     test_render_misc();
+    test_release_thread();
     bt_buf_free(&out);
     bt_arena_free(&arena);
     free_kept();

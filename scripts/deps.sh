@@ -1,6 +1,6 @@
 # deps.sh: installs the Debian packages bintail's build, tests and demo need, only when missing.
 # Sourced by scripts/test and scripts/demo. Runs `apt-get update` at most once.
-BT_DEBS="build-essential autoconf automake libtool pkg-config clang
+BT_DEBS="build-essential autoconf automake libtool pkg-config clang clang-format
   libmariadb-dev libmariadb-dev-compat librdkafka-dev libzstd-dev liblz4-dev libsnappy-dev
   libcurl4-openssl-dev zlib1g-dev libdeflate-dev libssl-dev libpcre2-dev
   mariadb-server mariadb-client kcat zstd lz4 gzip

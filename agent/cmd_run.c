@@ -22,7 +22,7 @@
 #include "agent/options.h"
 #include "agent/stream/pipeline.h"
 #include "agent/snapshot/snapshot.h"
-#include "agent/state_lock.h"
+#include "agent/stream/state_lock.h"
 #include "agent/source/startpos.h"
 #include "lib/lib.h"
 

@@ -6,8 +6,7 @@ agent_libbtagent_a_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(MARIADB_CFLAGS) $(C
 agent_libbtagent_a_SOURCES = \
 	agent/options.c agent/options.h \
 	agent/cmd_run.c agent/cmd_ctl.c agent/cmd_decode.c agent/commands.h \
-	agent/control.c agent/control.h agent/alerting.c agent/alerting.h \
-	agent/state_lock.c agent/state_lock.h
+	agent/control.c agent/control.h agent/alerting.c agent/alerting.h
 
 # Everything a program linking the agent library needs, in link order.
 BT_AGENT_LIBS = agent/libbtagent.a alerts/libbtalerts.a throttle/libbtthrottle.a \

@@ -1,5 +1,6 @@
 # agent/stream/: the reader loop and what it owns: transactions, XA records, routing, row
-# changes, the schema cache for MINIMAL metadata, and the delivery tracker and checkpoint.
+# changes, the schema cache for MINIMAL metadata, the delivery tracker and checkpoint, and the
+# lock that keeps the state directory to one agent.
 agent_libbtagent_a_SOURCES += \
 	agent/stream/pipeline.c agent/stream/pipeline.h agent/stream/internal.h \
 	agent/stream/txn.c agent/stream/emit.c agent/stream/partition.c agent/stream/oversize.c \
@@ -8,7 +9,8 @@ agent_libbtagent_a_SOURCES += \
 	agent/stream/route.c agent/stream/route.h \
 	agent/stream/schema.c agent/stream/schema.h \
 	agent/stream/checkpoint.c agent/stream/checkpoint.h \
-	agent/stream/xa_spill.c agent/stream/xa_spill.h
+	agent/stream/xa_spill.c agent/stream/xa_spill.h \
+	agent/stream/state_lock.c agent/stream/state_lock.h
 
 check_PROGRAMS += tests/unit/test_checkpoint tests/unit/test_route
 tests_unit_test_checkpoint_SOURCES = tests/unit/test_checkpoint.c

@@ -1,7 +1,7 @@
 /* state_lock.c: the state directory's lock file (see state_lock.h). flock locks belong to the
  * open file and the kernel drops them when the holder exits, however it exits, so a lock file
  * left by a killed agent never blocks the next one; the pid in it only names the holder. */
-#include "agent/state_lock.h"
+#include "agent/stream/state_lock.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,12 @@
 /* internal.h: what the full-sync files share (private to agent/snapshot/).
  *
- *   snapshot.c  the run: consistent point, table list, worker threads, the bounded row queue
- *               to the caller's thread, chunk progress, resume, progress log.
+ *   snapshot.c  the run: table list, worker threads, the caller's loop that feeds the
+ *               pipeline, resume.
+ *   point.c     the consistent point: every reader's read view and the binlog position that
+ *               matches it, checked against the binlog bintail streams from.
+ *   chunk.c     one table read chunk by chunk in primary-key order, rows into the queue.
+ *   queue.c     the bounded row queue from the readers to the caller's thread.
+ *   progress.c  the frontier (the checkpoint claim), per-table progress log, the bar.
  *   conn.c      snapshot connections: session setup, paced queries (--snapshot-max-qps as a
  *               hard per-second cap), server errors that name the GRANT to add.
  *   table.c     information_schema -> bt_table_t, column by column exactly as the binlog
@@ -19,8 +24,13 @@
 #include <stdint.h>
 
 #include <mysql.h>
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH 8
+#endif
+#include <pcre2.h>
 
 #include "agent/binlog/binlog.h"
+#include "agent/snapshot/snapshot.h"
 #include "agent/source/mysql_url.h"
 #include "lib/lib.h"
 #include "throttle/throttle.h"
@@ -143,5 +153,123 @@ bool bt_snap_key_json(const bt_snap_table_t *st, const bt_row_t *row, bt_buf_t *
 int bt_snap_key_parse(bt_snap_conn_t *c, const bt_snap_table_t *st, const char *json, char ***lits, char *err,
                       size_t errlen);
 void bt_snap_key_free(char **lits, uint32_t n);
+
+/* ---------------------------------------------------------------- the run (snapshot.c) */
+
+typedef enum { BT_SNAP_MSG_ROW, BT_SNAP_MSG_START, BT_SNAP_MSG_CHUNK } bt_snap_msg_kind_t;
+
+typedef struct bt_snap_msg {
+    struct bt_snap_msg *next;
+    bt_snap_msg_kind_t kind;
+    size_t entry;            /* index in the run's table list */
+    bt_snap_table_t *st;     /* ROW, START, CHUNK: the table (owned by its entry) */
+    size_t bytes;            /* what it counts against the queue */
+    bool last;               /* ROW: the table's last row; CHUNK: the table is done */
+    char *key;               /* CHUNK: the last key (JSON), NULL = none */
+    bt_row_t row;            /* ROW: values point into this allocation */
+    bt_value_t v[];
+} bt_snap_msg_t;
+
+/* The bounded queue (queue.c): count and bytes, see QUEUE_MAX_ROWS/_BYTES there. */
+typedef struct bt_snap_queue {
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full;
+    bt_snap_msg_t *head, *tail;
+    size_t count, bytes;
+} bt_snap_queue_t;
+
+/* One table of the run's list, in (db, table) byte order. */
+typedef struct bt_snap_entry {
+    char *db, *name, *label;
+    int64_t estimate;
+    char *engine;
+    const char *where;       /* --snapshot-where condition, or NULL */
+    char *resume_key;        /* the checkpoint's last key when resuming inside this table */
+    bt_snap_table_t *st;     /* set by its reader; freed by the caller's thread when done or at the end */
+    /* the caller's thread only: */
+    bool started, done;
+    char *last_key;          /* key of the last finished chunk ("" or NULL: none) */
+    uint64_t rows;
+    int64_t start_ms;
+} bt_snap_entry_t;
+
+typedef struct bt_snap_run bt_snap_run_t;
+
+typedef struct bt_snap_worker {
+    bt_snap_run_t *run;
+    bt_snap_conn_t conn;
+    pthread_t tid;
+    bool started;
+} bt_snap_worker_t;
+
+struct bt_snap_run {
+    const bt_snapshot_opts_t *o;
+    const bt_config_t *cfg;
+    bt_pipeline_t *p;
+    bt_snap_pace_t pace;
+    bt_mysql_url_t url;
+    char *password;
+    bt_snap_worker_t *workers;
+    int nworkers;
+    bt_snap_entry_t *entries;
+    size_t nentries;
+    _Atomic size_t next_entry;
+    bt_snap_queue_t q;
+    pthread_mutex_t err_lock;
+    char werr[2048];         /* the first reader error */
+    atomic_bool failed;
+    bt_position_t point;     /* the snapshot's binlog position (streaming starts here) */
+    int64_t chunk_rows;
+    pcre2_code *skip;        /* --snapshot-skip */
+    pcre2_match_data *skip_md;
+    /* progress (caller's thread) */
+    bool tty, bar_shown;
+    int64_t last_bar_ms, last_log_ms, start_ms;
+    uint64_t rows_total;
+};
+
+/* Records the first reader error and ends the run: waits return, readers stop. */
+void bt_snap_run_fail(bt_snap_run_t *run, const char *msg);
+
+/* ---------------------------------------------------------------- the consistent point (point.c) */
+
+/* Starts every reader's transaction and sets run->point to the binlog position of their read
+ * view (a resumed run keeps the checkpoint's point). 0, or -1 with err. */
+int bt_snap_take_point(bt_snap_run_t *run, char *err, size_t errlen);
+/* Sets the pipeline's server id and checks the point is in the binlog bintail streams from
+ * (same server, same file), warning about prepared XA transactions. 0, or -1 with err. */
+int bt_snap_check_point(bt_snap_run_t *run, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- reading a table (chunk.c) */
+
+/* Reads table idx of the run's list through w's connection into the queue; 0 done, -1 failed
+ * or stopped (the run knows which). */
+int bt_snap_read_table(bt_snap_worker_t *w, size_t idx);
+
+/* ---------------------------------------------------------------- the row queue (queue.c) */
+
+/* A message of that kind with no row; never NULL. */
+bt_snap_msg_t *bt_snap_msg_new(bt_snap_msg_kind_t kind, size_t entry, bt_snap_table_t *st);
+void bt_snap_msg_free(bt_snap_msg_t *m);
+void bt_snap_queue_init(bt_snap_queue_t *q);
+void bt_snap_queue_destroy(bt_snap_queue_t *q);
+/* Wakes every waiter: the run is ending. */
+void bt_snap_queue_wake(bt_snap_queue_t *q);
+/* Hands m over (the queue owns it from here, even on failure); waits while the queue is full.
+ * -1 when the run is ending. */
+int bt_snap_queue_push(bt_snap_run_t *run, bt_snap_msg_t *m);
+/* Takes everything queued (a list), waiting up to timeout_ms for something. */
+bt_snap_msg_t *bt_snap_queue_take_all(bt_snap_queue_t *q, int timeout_ms);
+
+/* ---------------------------------------------------------------- progress (progress.c) */
+
+/* The checkpoint claim after everything handed over so far (see progress.c: the frontier). */
+void bt_snap_frontier(bt_snap_run_t *run, bt_position_t *pos);
+/* One log line for table e: its progress, or its totals once done. */
+void bt_snap_log_table(bt_snap_run_t *run, bt_snap_entry_t *e, int64_t now);
+/* The periodic log lines and the terminal's bar; force logs now. */
+void bt_snap_progress(bt_snap_run_t *run, bool force);
+/* Erases the bar (before a log line, at the end). */
+void bt_snap_bar_clear(bt_snap_run_t *run);
 
 #endif

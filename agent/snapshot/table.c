@@ -39,16 +39,15 @@ void bt_snap_table_free(bt_snap_table_t *st) {
 }
 
 /* ENUM('a','b''c','x\\y') / SET(...) labels as COLUMN_TYPE shows them: quotes doubled,
- * backslashes escaped. Returns the count, or -1 on a malformed list or no memory. */
+ * backslashes escaped. Returns the count, or -1 on a malformed list. */
 static int parse_labels(const char *coltype, bt_column_t *col) {
     const char *p = strchr(coltype, '(');
     if (!p) return -1;
     p++;
     size_t cap = 8, n = 0;
-    const char **labels = calloc(cap, sizeof *labels);
-    uint32_t *lens = calloc(cap, sizeof *lens);
-    char *tmp = malloc(strlen(coltype) + 1);
-    if (!labels || !lens || !tmp) goto fail;
+    const char **labels = bt_xcalloc(cap, sizeof *labels);
+    uint32_t *lens = bt_xcalloc(cap, sizeof *lens);
+    char *tmp = bt_xmalloc(strlen(coltype) + 1);
     while (*p == '\'') {
         p++;
         size_t k = 0;
@@ -76,15 +75,10 @@ static int parse_labels(const char *coltype, bt_column_t *col) {
         }
         if (n == cap) {
             cap *= 2;
-            const char **nl = realloc(labels, cap * sizeof *labels);
-            if (!nl) goto fail;
-            labels = nl;
-            uint32_t *nn = realloc(lens, cap * sizeof *lens);
-            if (!nn) goto fail;
-            lens = nn;
+            labels = bt_xrealloc(labels, cap * sizeof *labels);
+            lens = bt_xrealloc(lens, cap * sizeof *lens);
         }
-        char *lab = malloc(k + 1);
-        if (!lab) goto fail;
+        char *lab = bt_xmalloc(k + 1);
         memcpy(lab, tmp, k);
         lab[k] = 0;
         labels[n] = lab;
@@ -289,22 +283,21 @@ static int describe_column(bt_snap_table_t *st, uint32_t i, const colrow_t *r, b
 int bt_snap_table_load(bt_snap_conn_t *c, const char *db, const char *name, bt_snap_table_t **out, char *err,
                        size_t errlen) {
     *out = NULL;
-    bt_snap_table_t *st = calloc(1, sizeof *st);
+    bt_snap_table_t *st = bt_xcalloc(1, sizeof *st);
     bt_buf_t q, sel;
     bt_buf_init(&q, 0);
     bt_buf_init(&sel, 0);
     MYSQL_RES *res = NULL;
-    if (!st) goto oom;
-    st->t.db = strdup(db);
-    st->t.name = strdup(name);
+    st->t.db = bt_xstrdup(db);
+    st->t.name = bt_xstrdup(name);
     size_t ll = strlen(db) + strlen(name) + 2;
-    st->label = malloc(ll);
-    if (!st->t.db || !st->t.name || !st->label) goto oom;
+    st->label = bt_xmalloc(ll);
     snprintf(st->label, ll, "%s.%s", db, name);
     bt_snap_quote_ident(&q, db);
     bt_buf_putc(&q, '.');
     bt_snap_quote_ident(&q, name);
-    if (q.failed || !(st->qname = strdup(q.p))) goto oom;
+    if (q.failed) goto oom;
+    st->qname = bt_xstrdup(q.p);
 
     /* One query per table: columns in order, the collation id (the binlog's charset metadata
      * carries ids; MariaDB's uca1400 names are missing from COLLATIONS, so fall back to the
@@ -343,16 +336,12 @@ int bt_snap_table_load(bt_snap_conn_t *c, const char *db, const char *name, bt_s
         goto fail;
     }
     st->t.ncols = (uint32_t)nrows;
-    st->t.cols = calloc(nrows, sizeof *st->t.cols);
-    st->conv = calloc(nrows, 1);
-    st->fsp = calloc(nrows, 1);
-    uint32_t *pk = calloc(nrows, sizeof *pk);
-    long long *pkseq = calloc(nrows, sizeof *pkseq);
+    st->t.cols = bt_xcalloc(nrows, sizeof *st->t.cols);
+    st->conv = bt_xcalloc(nrows, 1);
+    st->fsp = bt_xcalloc(nrows, 1);
+    uint32_t *pk = bt_xcalloc(nrows, sizeof *pk);
+    long long *pkseq = bt_xcalloc(nrows, sizeof *pkseq);
     st->t.pk = pk;
-    if (!st->t.cols || !st->conv || !st->fsp || !pk || !pkseq) {
-        free(pkseq);
-        goto oom;
-    }
     MYSQL_ROW row;
     uint32_t i = 0;
     while ((row = mysql_fetch_row(res)) && i < st->t.ncols) {
@@ -370,11 +359,7 @@ int bt_snap_table_load(bt_snap_conn_t *c, const char *db, const char *name, bt_s
         r.pk_seq = num(row[10], &r.has_pk_seq);
         r.extra = row[11];
         bt_column_t *col = &st->t.cols[i];
-        char *nm = strdup(r.name ? r.name : "");
-        if (!nm) {
-            free(pkseq);
-            goto oom;
-        }
+        char *nm = bt_xstrdup(r.name ? r.name : "");
         col->name = nm;
         col->name_len = (uint32_t)strlen(nm);
         if (describe_column(st, i, &r, c->mariadb, &sel, err, errlen) != 0) {
@@ -397,7 +382,8 @@ int bt_snap_table_load(bt_snap_conn_t *c, const char *db, const char *name, bt_s
     }
     free(pkseq);
     st->t.has_names = true;
-    if (sel.failed || !(st->select_list = strdup(sel.p))) goto oom;
+    if (sel.failed) goto oom;
+    st->select_list = bt_xstrdup(sel.p);
     mysql_free_result(res);
     bt_buf_free(&q);
     bt_buf_free(&sel);

@@ -465,14 +465,13 @@ void bt_snap_key_free(char **lits, uint32_t n) {
 int bt_snap_key_parse(bt_snap_conn_t *c, const bt_snap_table_t *st, const char *json, char ***out, char *err,
                       size_t errlen) {
     *out = NULL;
-    char **lits = calloc(st->t.npk ? st->t.npk : 1, sizeof *lits);
+    char **lits = bt_xcalloc(st->t.npk ? st->t.npk : 1, sizeof *lits);
     tok_t t = {0};
     bt_buf_t lit;
     bt_buf_init(&t.text, 1 << 20);
     bt_buf_init(&lit, 4 << 20);
     const char *p = json;
     uint32_t k = 0;
-    if (!lits) goto bad;
     while (*p == ' ') p++;
     if (*p++ != '[') goto bad;
     for (k = 0; k < st->t.npk; k++) {
@@ -500,7 +499,8 @@ int bt_snap_key_parse(bt_snap_conn_t *c, const bt_snap_table_t *st, const char *
             else bt_buf_printf(&lit, "X'%s'", t.text.p);
             break;
         }
-        if (lit.failed || !(lits[k] = strdup(lit.p))) goto bad;
+        if (lit.failed) goto bad;
+        lits[k] = bt_xstrdup(lit.p);
     }
     while (*p == ' ') p++;
     if (*p != ']') goto bad;

@@ -10,7 +10,8 @@ BT_DECODER_SOURCES = \
 	agent/binlog/ev_gtid.c \
 	agent/binlog/table_map.c \
 	agent/binlog/rows.c \
-	agent/binlog/payload.c
+	agent/binlog/payload.c \
+	agent/binlog/gtid_set.c agent/binlog/gtid_set.h
 
 check_PROGRAMS += tests/unit/test_decoder
 tests_unit_test_decoder_SOURCES = tests/unit/test_decoder.c tests/unit/tap.h
@@ -33,3 +34,7 @@ tests_unit_test_values_SOURCES = tests/unit/test_values.c tests/unit/tap.h
 tests_unit_test_values_LDADD = agent/libbtagent.a $(BT_CODECS_LIBS) $(ZLIB_LIBS) $(LIBDEFLATE_LIBS) -lm
 tests_unit_test_json_binary_SOURCES = tests/unit/test_json_binary.c tests/unit/tap.h
 tests_unit_test_json_binary_LDADD = agent/libbtagent.a lib/libbtlib.a $(ZLIB_LIBS) $(LIBDEFLATE_LIBS) -lm
+
+check_PROGRAMS += tests/unit/test_gtid_set
+tests_unit_test_gtid_set_SOURCES = tests/unit/test_gtid_set.c tests/unit/tap.h
+tests_unit_test_gtid_set_LDADD = agent/libbtagent.a lib/libbtlib.a -lm

@@ -11,6 +11,7 @@ PY=/usr/bin/python3
 
 BT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bintail-test.XXXXXX")
 BT_PIDS=()
+BT_DIRS=()  # scratch directories outside BT_TMP (MySQL data inside its root), removed likewise
 # A subshell signalled before it has reset its traps runs this shell's TERM and EXIT traps
 # (bash does that, e.g. for a watchdog subshell stopped right after it was forked); only the
 # shell that made the scratch dir may stop the servers and remove it.
@@ -27,9 +28,9 @@ bt_cleanup() {
     kill -KILL "$pid" 2>/dev/null
   done
   if [ "${BT_KEEP_TMP:-0}" = 1 ] || [ "$_tap_fail" -gt 0 ]; then
-    echo "# scratch kept in $BT_TMP"
+    echo "# scratch kept in $BT_TMP ${BT_DIRS[*]}"
   else
-    rm -rf "$BT_TMP"
+    rm -rf "$BT_TMP" "${BT_DIRS[@]}"
   fi
 }
 trap bt_cleanup EXIT
@@ -161,6 +162,64 @@ replica_caught_up() {
   [ "$p" = "$r" ]
 }
 wait_replica() { wait_for 60 replica_caught_up "$1" "$2" || bail "replica $1 did not catch up with $2"; }
+
+# ---------------------------------------------------------------- MySQL
+# A real MySQL runs from a Debian unstable root (scripts/mysql-root builds and caches it) under
+# chroot; its data directory lives inside the root, so bintail on the host reads the binlogs at
+# $NAME_DIR/data like a MariaDB one's. mysql_need skips the whole test file, with the reason, when
+# the root cannot be had.
+mysql_need() {
+  local why
+  MYSQL_ROOT=$("$BT_SRCDIR/scripts/mysql-root" 2>"$BT_TMP/mysql-root.err") ||
+    { why=$(tail -n 1 "$BT_TMP/mysql-root.err"); skip_all "no MySQL server here: ${why:-scripts/mysql-root failed}"; }
+}
+
+# mysql_start NAME SERVER_ID [mysqld options...]: like mariadb_start, with GTIDs on, the binlog
+# as mysql-bin.*, and log_replica_updates on. Sets NAME_PORT, NAME_DIR (host path), NAME_PID.
+mysql_start() {
+  local name=$1 sid=$2; shift 2
+  [ -n "${MYSQL_ROOT:-}" ] || mysql_need
+  local rel=/srv/$(basename "$BT_TMP")/$name port
+  local dir=$MYSQL_ROOT$rel
+  port=$(free_port)
+  mkdir -p "$dir/tmp"
+  BT_DIRS+=("$dir")
+  ln -sfn "$dir" "$BT_TMP/$name"
+  # (TMPDIR names a host path the chroot does not have: --tmpdir replaces it)
+  chroot "$MYSQL_ROOT" /usr/sbin/mysqld --no-defaults --initialize-insecure --user=root \
+    --datadir="$rel/data" --tmpdir="$rel/tmp" --log-error="$rel/install.log" >/dev/null 2>&1 ||
+    { tail -20 "$dir/install.log"; bail "mysqld --initialize-insecure failed for $name"; }
+  chroot "$MYSQL_ROOT" /usr/sbin/mysqld --no-defaults --user=root --datadir="$rel/data" --tmpdir="$rel/tmp" \
+    --bind-address=127.0.0.1 --port="$port" --socket="$rel/mysqld.sock" --pid-file="$rel/mysqld.pid" \
+    --log-error="$rel/error.log" --mysqlx=OFF --secure-file-priv= --server-id="$sid" \
+    --log-bin="$rel/data/mysql-bin" --binlog-format=ROW --binlog-row-metadata=FULL --binlog-row-image=FULL \
+    --gtid-mode=ON --enforce-gtid-consistency=ON --log-replica-updates=ON \
+    --innodb-buffer-pool-size=64M --innodb-redo-log-capacity=32M "$@" >"$dir/stdout.log" 2>&1 &
+  local pid=$!
+  bt_track "$pid"
+  printf -v "${name}_PORT" '%s' "$port"
+  printf -v "${name}_DIR" '%s' "$dir"
+  printf -v "${name}_PID" '%s' "$pid"
+  printf -v "${name}_FLAVOR" '%s' mysql
+  if ! wait_for 90 mariadb-admin --no-defaults -uroot -h127.0.0.1 -P"$port" ping; then
+    tail -20 "$dir/error.log"; bail "mysqld $name did not start"
+  fi
+}
+
+# mysql_replica_of REPLICA PRIMARY: GTID auto-positioning, as MySQL 8.4+ spells it.
+mysql_replica_of() {
+  local rep=$1 pri=$2 pport
+  pport=$(eval echo "\$${pri}_PORT")
+  sql "$rep" "CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=$pport, SOURCE_USER='root',
+      SOURCE_PASSWORD='', SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1; START REPLICA;"
+  wait_for 30 mysql_replica_running "$rep" || bail "replica $rep did not start replicating"
+}
+mysql_replica_running() { sql "$1" "SHOW REPLICA STATUS\G" | grep -q "Replica_IO_Running: Yes"; }
+mysql_wait_replica() {
+  local rep=$1 pri=$2 set
+  set=$(sql "$pri" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n')
+  [ "$(sql "$rep" "SELECT WAIT_FOR_EXECUTED_GTID_SET('$set', 60)")" = 0 ] || bail "replica $rep did not catch up with $pri"
+}
 
 # ---------------------------------------------------------------- Kafka
 # broker_start [NBROKERS] [topic:partitions ...]: a local Kafka-protocol broker (librdkafka's

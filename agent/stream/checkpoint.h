@@ -18,10 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Room for a GTID state's text: a MySQL set of some 40 server uuids with a few intervals each. */
+#define BT_GTID_TEXT_MAX 2048
+
 typedef struct bt_position {
     char file[256];
     uint64_t pos;            /* where the next transaction starts */
-    char gtid[512];          /* GTID of the last transaction (MariaDB: per-domain list "d-s-n,...") */
+    char gtid[BT_GTID_TEXT_MAX]; /* GTID state after it: MySQL executed set, MariaDB last GTID per domain */
     uint32_t server_id;      /* server id in the file's FORMAT_DESCRIPTION */
     uint32_t file_created;   /* timestamp of the file's FORMAT_DESCRIPTION */
     int64_t commit_ts_ms;    /* commit time of the last transaction, 0 if none */

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "agent/binlog/binlog.h"
+#include "agent/binlog/gtid_set.h"
 #include "alerts/alerts.h"
 #include "agent/format/format.h"
 #include "lib/lib.h"
@@ -32,14 +33,8 @@
 #include "agent/stream/xa_spill.h"
 #include "partitioner/partitioner.h"
 
-#define MAX_DOMAINS 32
 /* Returned through the producing path when a stop request cut a wait short (see wait_serving). */
 #define BT_PIPE_STOPPED (-2)
-
-typedef struct gtid_domain {
-    uint32_t domain, server;
-    uint64_t seq;
-} gtid_domain_t;
 
 struct bt_pipeline {
     const bt_config_t *cfg;
@@ -80,9 +75,10 @@ struct bt_pipeline {
     const bt_raw_event_t *raw; /* the event being decoded */
     uint8_t fde_raw[4096];    /* the current file's FORMAT_DESCRIPTION, for XA records */
     size_t fde_len;
-    gtid_domain_t domains[MAX_DOMAINS]; /* MariaDB: last GTID per domain */
-    unsigned ndomains;
-    char last_gtid_text[512];
+    bt_gtid_set_t *gtid_state; /* MySQL: executed set; MariaDB: last GTID per domain */
+    bt_buf_t gtid_text;        /* its text, rendered per transaction */
+    bool gtid_truncated;       /* warned once that the text outgrew BT_GTID_TEXT_MAX */
+    char last_gtid_text[BT_GTID_TEXT_MAX];
     pthread_mutex_t pos_lock;
 
     char fatal[1024];         /* set from a delivery report: stop with this error */
@@ -115,6 +111,8 @@ void bt_pl_txn_begin(bt_pipeline_t *p, const char *gtid, int64_t ts_ms);
 void bt_pl_here(bt_pipeline_t *p, uint64_t pos, bt_position_t *out);
 int bt_pl_track_end(bt_pipeline_t *p, const bt_position_t *end);
 void bt_pl_note_gtid(bt_pipeline_t *p, const bt_event_t *ev);
+void bt_pl_note_gtid_set(bt_pipeline_t *p, const char *text);
+void bt_pl_gtid_seed(bt_pipeline_t *p, const char *text);
 int bt_pl_txn_end(bt_pipeline_t *p, const bt_event_t *ev, char *err, size_t errlen);
 int bt_pl_txn_abandon(bt_pipeline_t *p, const bt_event_t *ev, const char *what, char *err, size_t errlen);
 void bt_pl_update_lag(bt_pipeline_t *p, bool idle);

@@ -56,10 +56,12 @@ bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *in, char *err, size_t e
     bt_buf_init(&p->key, 0);
     bt_buf_init(&p->val, 0);
     bt_buf_init(&p->hash, 0);
+    p->gtid_state = bt_gtid_set_new();
+    bt_buf_init(&p->gtid_text, 0);
     if (in->resume) {
         p->tracker.safe = *in->resume;
         p->tracker.has_safe = true;
-        snprintf(p->last_gtid_text, sizeof p->last_gtid_text, "%s", in->resume->gtid);
+        bt_pl_gtid_seed(p, in->resume->gtid);
         snprintf(p->passed_file, sizeof p->passed_file, "%s", in->resume->file);
     }
     if (cfg->state_dir) snprintf(p->xa_dir, sizeof p->xa_dir, "%s", cfg->state_dir);
@@ -107,6 +109,8 @@ void bt_pipeline_free(bt_pipeline_t *p) {
     if (p->sink) p->sink->ops->free(p->sink);
     bt_source_free(p->src);
     if (p->dec) bt_decoder_free(p->dec);
+    bt_gtid_set_free(p->gtid_state);
+    bt_buf_free(&p->gtid_text);
     bt_schema_free(p->schema);
     if (p->fmt) bt_format_free(p->fmt);
     bt_router_free(p->router);
@@ -237,6 +241,9 @@ static int on_event(bt_pipeline_t *p, bt_event_t *ev, bool replay, char *err, si
         /* MariaDB marks a group that is one statement; one that is not ends at its XID */
         p->txn_until_end = bt_decoder_fde(p->dec)->mariadb && !ev->u.gtid.standalone;
         return ev->u.gtid.xa_prepared ? bt_pl_xa_start(p, ev, err, errlen) : 0;
+    case BT_EV_GTID_LIST:
+        if (!replay) bt_pl_note_gtid_set(p, ev->u.gtid_list.text);
+        return 0;
     case BT_EV_BEGIN:
         return on_begin(p, ev, err, errlen);
     case BT_EV_TABLE_MAP:
@@ -293,6 +300,7 @@ void bt_pl_update_lag(bt_pipeline_t *p, bool idle) {
 }
 
 int bt_pipeline_start_at(bt_pipeline_t *p, const bt_position_t *start, char *err, size_t errlen) {
+    if (bt_gtid_set_empty(p->gtid_state)) bt_pl_gtid_seed(p, start->gtid);
     p->tracker.safe = *start;
     p->tracker.has_safe = true;
     p->tracker.safe_changes++;

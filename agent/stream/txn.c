@@ -36,33 +36,53 @@ int bt_pl_track_end(bt_pipeline_t *p, const bt_position_t *end) {
     return rc;
 }
 
-/* The MariaDB GTID position after this transaction: the last GTID of every domain seen. */
+/* Publishes the GTID state's text for the positions handed to the tracker and for status. */
+static void publish_gtid_state(bt_pipeline_t *p) {
+    bt_gtid_set_text(p->gtid_state, &p->gtid_text);
+    const char *t = p->gtid_text.p ? p->gtid_text.p : "";
+    if (p->gtid_text.len >= sizeof p->last_gtid_text && !p->gtid_truncated) {
+        p->gtid_truncated = true;
+        bt_warn("the GTID state has grown past %zu bytes and is cut in the checkpoint: a resume on another "
+                "server by GTID may then send transactions again (file:pos on the same server is unaffected)",
+                sizeof p->last_gtid_text - 1);
+    }
+    pthread_mutex_lock(&p->pos_lock);
+    snprintf(p->last_gtid_text, sizeof p->last_gtid_text, "%s", t);
+    pthread_mutex_unlock(&p->pos_lock);
+}
+
+/* Adds text (a GTID or a set) to the state. A state of the other flavour (a checkpoint written
+ * while reading MariaDB, now MySQL) is dropped for the new one, with a warning. */
+static void merge_gtid(bt_pipeline_t *p, const char *text, bool one_gtid) {
+    char err[600];
+    int rc = one_gtid ? bt_gtid_set_add_text(p->gtid_state, text, err, sizeof err)
+                      : bt_gtid_set_parse(p->gtid_state, text, err, sizeof err);
+    if (rc != 0) {
+        bt_warn("GTID state: %s; starting it again from %s", err, text);
+        bt_gtid_set_clear(p->gtid_state);
+        rc = one_gtid ? bt_gtid_set_add_text(p->gtid_state, text, err, sizeof err)
+                      : bt_gtid_set_parse(p->gtid_state, text, err, sizeof err);
+        if (rc != 0) bt_warn("GTID state: %s", err);
+    }
+    publish_gtid_state(p);
+}
+
+/* The state at the start: the checkpoint's (or the start position's) GTID text. */
+void bt_pl_gtid_seed(bt_pipeline_t *p, const char *text) {
+    if (text && *text) merge_gtid(p, text, false);
+}
+
+/* The GTID state after this transaction: MySQL's executed set grows by its GTID, MariaDB's
+ * position moves its domain to it and keeps every other domain. */
 void bt_pl_note_gtid(bt_pipeline_t *p, const bt_event_t *ev) {
     if (ev->u.gtid.anonymous || !ev->u.gtid.text[0]) return;
-    if (!bt_decoder_fde(p->dec)->mariadb) {
-        pthread_mutex_lock(&p->pos_lock);
-        snprintf(p->last_gtid_text, sizeof p->last_gtid_text, "%s", ev->u.gtid.text);
-        pthread_mutex_unlock(&p->pos_lock);
-        return;
-    }
-    unsigned i;
-    for (i = 0; i < p->ndomains; i++)
-        if (p->domains[i].domain == ev->u.gtid.domain) break;
-    if (i == p->ndomains) {
-        if (p->ndomains == MAX_DOMAINS) return;
-        p->ndomains++;
-    }
-    p->domains[i].domain = ev->u.gtid.domain;
-    p->domains[i].server = ev->server_id;
-    p->domains[i].seq = ev->u.gtid.seq;
-    char text[512];
-    size_t n = 0;
-    for (unsigned j = 0; j < p->ndomains && n < sizeof text; j++)
-        n += (size_t)snprintf(text + n, sizeof text - n, "%s%u-%u-%" PRIu64, j ? "," : "", p->domains[j].domain,
-                              p->domains[j].server, p->domains[j].seq);
-    pthread_mutex_lock(&p->pos_lock);
-    snprintf(p->last_gtid_text, sizeof p->last_gtid_text, "%s", text);
-    pthread_mutex_unlock(&p->pos_lock);
+    merge_gtid(p, ev->u.gtid.text, true);
+}
+
+/* PREVIOUS_GTIDS (MySQL) or GTID_LIST (MariaDB) at the start of a binlog file: everything
+ * before the file, so the state knows GTIDs this run never read. */
+void bt_pl_note_gtid_set(bt_pipeline_t *p, const char *text) {
+    if (text && *text) merge_gtid(p, text, false);
 }
 
 int bt_pl_txn_end(bt_pipeline_t *p, const bt_event_t *ev, char *err, size_t errlen) {

@@ -87,6 +87,29 @@ ok $? "a run on another server"
 is "$?" 3 "its checkpoint is refused on this replica, with the needs-an-operator exit status"
 grep -q "checkpoint is for another binlog" "$BT_TMP/o.log"; ok $? "with a message that says why: $(tail -1 "$BT_TMP/o.log")"
 
+# The checkpoint keeps the GTID of every domain: a transaction in domain 5, then more in domain 0
+# after a restart, and the checkpoint still names domain 5 (a restart by GTID would otherwise
+# replay it).
+gstate=$BT_TMP/gstate
+ckgtid() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["gtid"])' "$gstate/checkpoint.json"; }
+sql primary "SET SESSION gtid_domain_id = 5; INSERT INTO $db.t VALUES (70, 'domain 5');"
+sql primary "INSERT INTO $db.t VALUES (71, 'domain 0');"
+wait_replica replica primary
+"$BINTAIL" --binlog-dir "$replica_DIR/data" --sink "file:$BT_TMP/g1.jsonl" --state-dir "$gstate" --start earliest \
+  --stop-at-end >"$BT_TMP/g1.log" 2>&1
+ok $? "a run over both domains" || tail -5 "$BT_TMP/g1.log"
+want=$(sql replica "SELECT @@gtid_binlog_pos")
+is "$(ckgtid)" "$want" "the checkpoint's GTID is the replica's position in every domain"
+sql primary "INSERT INTO $db.t VALUES (72, 'domain 0 after the restart');"
+wait_replica replica primary
+"$BINTAIL" --binlog-dir "$replica_DIR/data" --sink "file:$BT_TMP/g2.jsonl" --state-dir "$gstate" \
+  --stop-at-end >"$BT_TMP/g2.log" 2>&1
+ok $? "the restart reads on" || tail -5 "$BT_TMP/g2.log"
+is "$(ids "$BT_TMP/g2.jsonl" | tr '\n' ' ')" "72 " "only the new row"
+case "$(ckgtid)" in *5-1-*) r=0 ;; *) r=1 ;; esac
+ok $r "after the restart the checkpoint still holds domain 5: $(ckgtid)"
+is "$(ckgtid)" "$(sql replica "SELECT @@gtid_binlog_pos")" "and equals the replica's position again"
+
 # A checkpoint whose file was purged: a clear error, exit 1.
 # (the server keeps a file until its binlog checkpoint moved past it: retry until it is gone)
 ckfile=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["file"])' "$state/checkpoint.json")

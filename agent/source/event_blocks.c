@@ -1,8 +1,10 @@
-/* event_blocks.c: see event_blocks.h. */
+/* event_blocks.c: whole binlog events from large gzread blocks (event_blocks.h explains why). */
 #include "agent/source/event_blocks.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "agent/source/binlog_walk.h"
 
 /* Reads are at least this large, so gzread fills our buffer directly (its own is smaller). */
 #define BLOCK ((size_t)1 << 20)
@@ -61,4 +63,28 @@ long bt_event_blocks_take(bt_event_blocks_t *eb, size_t n, const uint8_t **p) {
     long got = bt_event_blocks_peek(eb, n, p);
     if (got == (long)n) eb->start += n;
     return got;
+}
+
+long bt_event_blocks_event(bt_event_blocks_t *eb, const char *file, uint64_t pos, const uint8_t **ev,
+                           uint32_t *size, char *err, size_t errlen) {
+    const uint8_t *h;
+    long n = bt_event_blocks_peek(eb, BT_EVENT_HEADER_LEN, &h);
+    if (n <= 0) return n; /* a clean end, or a read error */
+    if (n < BT_EVENT_HEADER_LEN) {
+        bt_event_torn_error(err, errlen, file, pos, (uint64_t)n, 0);
+        return BT_EVENT_BLOCKS_TORN;
+    }
+    uint32_t sz = bt_event_size(h);
+    if (!bt_event_size_ok(sz)) {
+        bt_event_size_error(err, errlen, file, pos, sz);
+        return BT_EVENT_BLOCKS_BAD;
+    }
+    n = bt_event_blocks_take(eb, sz, ev);
+    if (n < 0) return n;
+    if ((size_t)n < sz) {
+        bt_event_torn_error(err, errlen, file, pos, (uint64_t)n, sz);
+        return BT_EVENT_BLOCKS_TORN;
+    }
+    *size = sz;
+    return 1;
 }

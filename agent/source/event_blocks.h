@@ -3,7 +3,8 @@
  * `bintail decode` reads files at hundreds of MB/s. Reading each event with its own small read
  * costs a system call and a copy per event (zlib's gzread copies short reads through its own
  * buffer); reading 1 MB blocks lets gzread fill our buffer directly, plain or gzip, and events
- * are handed out where they lie. Only an event that straddles the end of a block is moved. */
+ * are handed out where they lie. Only an event that straddles the end of a block is moved.
+ * bt_event_blocks_event() frames one whole event with the checks of binlog_walk.h. */
 #ifndef BT_EVENT_BLOCKS_H
 #define BT_EVENT_BLOCKS_H
 
@@ -33,5 +34,12 @@ void bt_event_blocks_reset(bt_event_blocks_t *eb);
 long bt_event_blocks_take(bt_event_blocks_t *eb, size_t n, const uint8_t **p);
 /* Like take, without consuming: the bytes stay next in line. */
 long bt_event_blocks_peek(bt_event_blocks_t *eb, size_t n, const uint8_t **p);
+#define BT_EVENT_BLOCKS_TORN (-3L) /* the file ends inside the event */
+#define BT_EVENT_BLOCKS_BAD (-4L)  /* its event_size is impossible (damage, or no binlog) */
+/* Takes the next whole event (after the magic): 1 with *ev (valid until the next call) and
+ * *size set; 0 at a clean end; TORN or BAD with err naming file:pos (file and pos only name the
+ * event), or one of the two errors above (err untouched). */
+long bt_event_blocks_event(bt_event_blocks_t *eb, const char *file, uint64_t pos, const uint8_t **ev,
+                           uint32_t *size, char *err, size_t errlen);
 
 #endif

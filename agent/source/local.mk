@@ -1,11 +1,14 @@
-# agent/source/: where raw events come from: the binlog files (with the transaction gate and
-# the block reader of `bintail decode`), the replication protocol and the --mysql URL and
-# connection helper, and --start resolution; their unit tests and the bt-repl-dump tool.
+# agent/source/: where raw events come from: the binlog files (the shared file walker, the
+# transaction gate and the block reader of `bintail decode`), the replication protocol and the
+# --mysql URL and connection helper, and --start resolution; their unit tests and the
+# bt-repl-dump tool.
 agent_libbtagent_a_SOURCES += \
-	agent/source/source.h agent/source/source_file.c agent/source/txn_gate.c agent/source/txn_gate.h \
+	agent/source/source.h agent/source/binlog_walk.c agent/source/binlog_walk.h \
+	agent/source/source_file.c agent/source/txn_gate.c agent/source/txn_gate.h \
 	agent/source/startpos.c agent/source/startpos.h \
 	agent/source/event_blocks.c agent/source/event_blocks.h \
-	agent/source/source_repl.c \
+	agent/source/source_repl.c agent/source/repl_conn.c agent/source/repl_reader.c \
+	agent/source/repl_internal.h \
 	agent/source/mysql_url.c agent/source/mysql_url.h
 
 check_PROGRAMS += tests/unit/test_source_file

@@ -18,6 +18,8 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include "lib/lib.h"
+
 /* ---------------------------------------------------------------- URL */
 
 static int hexval(int c) {
@@ -171,18 +173,14 @@ int bt_mysql_password(const char *password_file, char **out, char *err, size_t e
         }
         if (n < 0) {
             free(line);
-            line = strdup(""); /* an empty file: an empty password */
+            line = bt_xstrdup(""); /* an empty file: an empty password */
         } else {
             line[strcspn(line, "\r\n")] = 0;
         }
         *out = line;
     } else {
         const char *env = getenv(BT_MYSQL_PASSWORD_ENV);
-        *out = strdup(env ? env : "");
-    }
-    if (!*out) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+        *out = bt_xstrdup(env ? env : "");
     }
     return 0;
 }

@@ -15,7 +15,8 @@
  *
  * DESIGN: one read buffer; an event is yielded as a pointer into it, so the buffer is only
  * compacted or grown at the start of the next call. The buffer grows to the largest event
- * seen (capped at BT_MAX_EVENT) and shrinks back after a file switch. */
+ * seen (capped at BT_EVENT_MAX_LEN) and shrinks back after a file switch. The framing checks
+ * (magic, event_size) are binlog_walk.h's. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,17 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/binlog/binlog.h"
+#include "agent/source/binlog_walk.h"
 #include "agent/source/source.h"
 #include "agent/source/txn_gate.h"
 #include "lib/lib.h"
 
-#define BT_MAX_EVENT ((size_t)1 << 30)
 #define READ_CHUNK ((size_t)1 << 20)
-#define HEADER_LEN 19
-#define EV_STOP 3
-#define EV_ROTATE 4
-#define EV_FDE 15
-#define LOG_EVENT_ARTIFICIAL_F 0x20
 
 typedef struct file_source {
     bt_source_t base;
@@ -125,10 +122,8 @@ int bt_binlog_index_read(const char *dir, const char *index, char ***files, size
         size_t l = strcspn(line, "\r\n");
         line[l] = 0;
         if (!l) continue;
-        char **nv = realloc(v, (n + 1) * sizeof *nv);
-        if (!nv) break;
-        v = nv;
-        v[n++] = strdup(base_name(line));
+        v = bt_xrealloc(v, (n + 1) * sizeof *v);
+        v[n++] = bt_xstrdup(base_name(line));
     }
     fclose(f);
     *files = v;
@@ -185,20 +180,18 @@ static int open_current(file_source_t *fs, char *err, size_t errlen) {
         }
         return -1;
     }
-    uint8_t magic[4];
-    ssize_t r = pread(fs->fd, magic, 4, 0);
-    if (r == 4 && memcmp(magic, "\xfe" "bin", 4) != 0) {
-        snprintf(err, errlen, "%s is not a binlog file (bad magic number)", path);
+    /* A file too short for the magic is being created: its events are waited for. */
+    if (bt_binlog_magic_check(fs->fd, path, err, errlen) < 0) {
         fs->base.needs_operator = true;
         return -1;
     }
-    fs->buf_pos = 4;
+    fs->buf_pos = BT_BINLOG_MAGIC_LEN;
     fs->len = fs->off = 0;
     fs->eof = false;
     fs->file_done = false;
     fs->seen_size = fs->known_size = 0;
-    bt_gate_reset(&fs->gate, 4);
-    if (lseek(fs->fd, 4, SEEK_SET) < 0) {
+    bt_gate_reset(&fs->gate, BT_BINLOG_MAGIC_LEN);
+    if (lseek(fs->fd, BT_BINLOG_MAGIC_LEN, SEEK_SET) < 0) {
         snprintf(err, errlen, "cannot seek in %s: %s", path, strerror(errno));
         return -1;
     }
@@ -347,10 +340,10 @@ static int gate_cover(file_source_t *fs, uint64_t end, char *err, size_t errlen)
     bt_gate_t *g = &fs->gate;
     bool failed = false;
     while (g->horizon < end) {
-        const uint8_t *h = peek(fs, g->scan, HEADER_LEN, err, errlen, &failed);
+        const uint8_t *h = peek(fs, g->scan, BT_EVENT_HEADER_LEN, err, errlen, &failed);
         if (!h) return failed ? -1 : 0;
-        uint32_t size = bt_le32(h + 9);
-        if (size < HEADER_LEN || size > BT_MAX_EVENT) {
+        uint32_t size = bt_event_size(h);
+        if (!bt_event_size_ok(size)) {
             g->horizon = UINT64_MAX; /* damaged: the reader reports it with its offset */
             return 1;
         }
@@ -365,9 +358,9 @@ static int gate_cover(file_source_t *fs, uint64_t end, char *err, size_t errlen)
             fs->known_size = (uint64_t)st.st_size;
             if (g->scan + size > fs->known_size) return 0;
         }
-        size_t want = HEADER_LEN, need = 0; /* most events need no more than their header */
+        size_t want = BT_EVENT_HEADER_LEN, need = 0; /* most events need no more than their header */
         for (;;) {
-            const uint8_t *ev = want == HEADER_LEN ? h : peek(fs, g->scan, want, err, errlen, &failed);
+            const uint8_t *ev = want == BT_EVENT_HEADER_LEN ? h : peek(fs, g->scan, want, err, errlen, &failed);
             if (!ev) return failed ? -1 : 0;
             if (bt_gate_step(g, ev, want, size, &need) == BT_GATE_OK) break;
             want = need;
@@ -403,14 +396,13 @@ static int jump_to_start(file_source_t *fs, bt_raw_event_t *ev, const uint8_t *h
 /* The next complete event of a complete transaction in the current file: 1 yielded, 0 none
  * now (fs->eof: the bytes end; else the transaction is still being written), -1 error. */
 static int next_event(file_source_t *fs, bt_raw_event_t *ev, char *err, size_t errlen) {
-    int rc = fill(fs, HEADER_LEN, err, errlen);
+    int rc = fill(fs, BT_EVENT_HEADER_LEN, err, errlen);
     if (rc <= 0) return rc;
     const uint8_t *h = fs->buf + fs->off;
-    uint32_t size = bt_le32(h + 9);
+    uint32_t size = bt_event_size(h);
     uint64_t pos = fs->buf_pos + fs->off;
-    if (size < HEADER_LEN || size > BT_MAX_EVENT) {
-        snprintf(err, errlen, "%s:%llu: impossible event length %u (the file is damaged or not a binlog)", fs->name,
-                 (unsigned long long)pos, size);
+    if (!bt_event_size_ok(size)) {
+        bt_event_size_error(err, errlen, fs->name, pos, size);
         fs->base.needs_operator = true;
         return -1;
     }
@@ -425,16 +417,18 @@ static int next_event(file_source_t *fs, bt_raw_event_t *ev, char *err, size_t e
         }
     }
     h = fs->buf + fs->off;
-    uint8_t type = h[4];
-    uint16_t flags = (uint16_t)(h[17] | h[18] << 8);
+    uint8_t type = bt_event_type(h);
+    uint16_t flags = bt_event_flags(h);
     ev->data = h;
     ev->len = size;
     ev->file = fs->name;
     ev->pos = pos;
     ev->skip = false;
     fs->off += size;
-    if (type == EV_FDE && fs->start_pos > pos + size) return jump_to_start(fs, ev, h, size, pos, err, errlen);
-    if (type == EV_STOP || (type == EV_ROTATE && !(flags & LOG_EVENT_ARTIFICIAL_F))) fs->file_done = true;
+    if (type == BT_FORMAT_DESCRIPTION_EVENT && fs->start_pos > pos + size)
+        return jump_to_start(fs, ev, h, size, pos, err, errlen);
+    if (type == BT_STOP_EVENT || (type == BT_ROTATE_EVENT && !(flags & BT_LOG_EVENT_ARTIFICIAL_F)))
+        fs->file_done = true;
     return 1;
 }
 
@@ -491,11 +485,7 @@ static const bt_source_ops_t file_ops = {"file", file_next, file_at_end, file_fr
 bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_start_pos_t *start,
                                 bool *needs_operator, char *err, size_t errlen) {
     *needs_operator = false;
-    file_source_t *fs = calloc(1, sizeof *fs);
-    if (!fs) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    file_source_t *fs = bt_xcalloc(1, sizeof *fs);
     fs->base.ops = &file_ops;
     fs->fd = -1;
     fs->inotify_fd = -1;
@@ -536,7 +526,7 @@ bt_source_t *bt_source_file_new(const char *dir, const char *index, const bt_sta
             goto fail;
         }
         snprintf(fs->name, sizeof fs->name, "%s", base_name(start->file));
-        fs->start_pos = start->pos > 4 ? start->pos : 0;
+        fs->start_pos = start->pos > BT_BINLOG_MAGIC_LEN ? start->pos : 0;
     } else { /* the first file in binlog order (not in the index's order: it may be mid-rewrite) */
         size_t first = 0;
         for (size_t i = 1; i < n; i++)

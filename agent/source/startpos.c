@@ -4,92 +4,79 @@
  * Only event headers are read (19 bytes per event, then a seek), plus the body of MariaDB
  * GTID events for gtid:, so even large binlogs are scanned quickly; time: first picks the
  * file by the timestamp of each file's FORMAT_DESCRIPTION, so it does not walk every file. */
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "agent/binlog/binlog.h"
+#include "agent/source/binlog_walk.h"
 #include "agent/source/startpos.h"
 #include "agent/source/txn_gate.h"
 #include "lib/lib.h"
 
-#define HDR 19
-
-
-typedef struct walker {
-    int fd;
-    uint64_t pos;
-    uint8_t h[HDR];
-} walker_t;
-
-static int walk_open(walker_t *w, const char *dir, const char *file) {
-    char path[PATH_MAX + 300];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    w->fd = open(path, O_RDONLY | O_CLOEXEC);
-    w->pos = 4;
-    return w->fd < 0 ? -1 : 0;
+/* Whether an event of this type starts a transaction: a GTID event, MariaDB's or one of MySQL's. */
+static bool is_gtid_event(uint8_t type) {
+    return type == BT_GTID_LOG_EVENT || type == BT_ANONYMOUS_GTID_LOG_EVENT || type == BT_MARIA_GTID_EVENT ||
+           type == BT_GTID_TAGGED_LOG_EVENT;
 }
 
-/* Read the header at w->pos: 1 ok, 0 end of the complete events. */
-static int walk_header(walker_t *w) {
-    if (pread(w->fd, w->h, HDR, (off_t)w->pos) != HDR) return 0;
-    uint32_t size = bt_le32(w->h + 9);
-    if (size < HDR) return 0;
-    uint8_t last;
-    if (pread(w->fd, &last, 1, (off_t)(w->pos + size - 1)) != 1) return 0; /* half-written */
-    return 1;
+/* 0, or -1 when the file cannot be walked. Resolving looks past such a file without saying
+ * why: the file source reports it, with the reason, if it comes to read it. */
+static int walk_open(bt_binlog_walk_t *w, const char *dir, const char *file) {
+    char err[512];
+    return bt_binlog_walk_open(w, dir, file, err, sizeof err);
 }
-static void walk_next(walker_t *w) { w->pos += bt_le32(w->h + 9); }
+
+/* 1 at a whole event; 0 at the end of the whole events (a torn or impossible one ends them too:
+ * resolving only looks for a place to start, the file source reports damage when it reads it). */
+static int walk_header(bt_binlog_walk_t *w) {
+    char err[512];
+    return bt_binlog_walk_header(w, err, sizeof err) == BT_WALK_EVENT;
+}
 
 int bt_binlog_file_identity(const char *dir, const char *file, uint32_t *server_id, uint32_t *created) {
-    walker_t w;
+    bt_binlog_walk_t w;
     if (walk_open(&w, dir, file) != 0) return -1;
-    int rc = walk_header(&w) == 1 && w.h[4] == 15 ? 0 : -1;
+    int rc = walk_header(&w) == 1 && bt_event_type(w.h) == BT_FORMAT_DESCRIPTION_EVENT ? 0 : -1;
     if (rc == 0) {
-        *created = bt_le32(w.h);
-        *server_id = bt_le32(w.h + 5);
+        *created = bt_event_timestamp(w.h);
+        *server_id = bt_event_server_id(w.h);
     }
-    close(w.fd);
+    bt_binlog_walk_close(&w);
     return rc;
 }
 
 /* Where reading a file "from its end" starts: after its last complete transaction, never
  * inside one (a transaction still being written is read once its end is there). */
 static uint64_t file_end(const char *dir, const char *file) {
-    walker_t w;
-    if (walk_open(&w, dir, file) != 0) return 4;
+    bt_binlog_walk_t w;
+    if (walk_open(&w, dir, file) != 0) return BT_BINLOG_MAGIC_LEN;
     bt_gate_t g;
     memset(&g, 0, sizeof g);
-    bt_gate_reset(&g, 4);
+    bt_gate_reset(&g, BT_BINLOG_MAGIC_LEN);
     uint8_t *buf = NULL;
     size_t cap = 0;
     while (walk_header(&w) == 1) {
-        uint32_t size = bt_le32(w.h + 9);
         const uint8_t *ev = w.h;
-        size_t have = HDR, need = 0;
-        while (bt_gate_step(&g, ev, have, size, &need) == BT_GATE_NEED) {
-            if (need > cap) {
-                uint8_t *nb = realloc(buf, need);
-                if (!nb) goto out;
-                buf = nb;
+        size_t have = BT_EVENT_HEADER_LEN, need = 0;
+        while (bt_gate_step(&g, ev, have, w.size, &need) == BT_GATE_NEED) {
+            if (need > cap) { /* at most the event: the gate never asks for more than size */
+                buf = bt_xrealloc(buf, need);
                 cap = need;
             }
-            if (pread(w.fd, buf, need, (off_t)w.pos) != (ssize_t)need) goto out;
+            if (!bt_binlog_walk_body(&w, 0, buf, need)) goto out;
             ev = buf;
             have = need;
         }
-        walk_next(&w);
+        bt_binlog_walk_next(&w);
     }
 out:
     free(buf);
-    close(w.fd);
-    return g.horizon > 4 ? g.horizon : 4;
+    bt_binlog_walk_close(&w);
+    return g.horizon > BT_BINLOG_MAGIC_LEN ? g.horizon : BT_BINLOG_MAGIC_LEN;
 }
 
 static int parse_time(const char *s, time_t *out) {
@@ -101,35 +88,33 @@ static int parse_time(const char *s, time_t *out) {
 }
 
 /* Decides, from its header (and file), whether the event at w->pos is where reading starts. */
-typedef bool (*start_here_fn)(const walker_t *w, const void *ctx);
+typedef bool (*start_here_fn)(const bt_binlog_walk_t *w, const void *ctx);
 
 /* Walk the events of files[first..n) and stop at the first one `here` accepts; when none does,
  * start at the end of the last file (nothing newer has been written yet). */
 static void scan_for_start(const char *dir, char **files, size_t n, size_t first, start_here_fn here,
                            const void *ctx, bt_start_pos_t *out) {
     for (size_t i = first; i < n; i++) {
-        walker_t w;
+        bt_binlog_walk_t w;
         if (walk_open(&w, dir, files[i]) != 0) continue;
         while (walk_header(&w) == 1) {
             if (here(&w, ctx)) {
                 snprintf(out->file, sizeof out->file, "%s", files[i]);
                 out->pos = w.pos;
-                close(w.fd);
+                bt_binlog_walk_close(&w);
                 return;
             }
-            walk_next(&w);
+            bt_binlog_walk_next(&w);
         }
-        close(w.fd);
+        bt_binlog_walk_close(&w);
     }
     snprintf(out->file, sizeof out->file, "%s", files[n - 1]);
     out->pos = file_end(dir, files[n - 1]);
 }
 
 /* A transaction start (GTID event of either flavour) at or after time t. */
-static bool starts_at_or_after(const walker_t *w, const void *ctx) {
-    uint8_t type = w->h[4];
-    bool txn_start = type == 33 || type == 34 || type == 162 || type == 42;
-    return txn_start && (time_t)bt_le32(w->h) >= *(const time_t *)ctx;
+static bool starts_at_or_after(const bt_binlog_walk_t *w, const void *ctx) {
+    return is_gtid_event(bt_event_type(w->h)) && (time_t)bt_event_timestamp(w->h) >= *(const time_t *)ctx;
 }
 
 static void resolve_time(const char *dir, char **files, size_t n, time_t t, bt_start_pos_t *out) {
@@ -154,10 +139,11 @@ typedef struct gtid_pos {
 } gtid_pos_t;
 
 /* A MariaDB GTID event of a transaction the position does not contain yet. */
-static bool not_contained(const walker_t *w, const void *ctx) {
+static bool not_contained(const bt_binlog_walk_t *w, const void *ctx) {
     const gtid_pos_t *want = ctx;
-    uint8_t body[12];
-    if (w->h[4] != 162 || pread(w->fd, body, sizeof body, (off_t)(w->pos + HDR)) != (ssize_t)sizeof body)
+    uint8_t body[12]; /* seq_no (8), domain_id (4) */
+    if (bt_event_type(w->h) != BT_MARIA_GTID_EVENT ||
+        !bt_binlog_walk_body(w, BT_EVENT_HEADER_LEN, body, sizeof body))
         return false;
     uint64_t seq = bt_le64(body);
     uint32_t domain = bt_le32(body + 8);
@@ -209,7 +195,7 @@ int bt_start_resolve(const char *spec, const char *dir, const char *index, bt_st
         rc = -1;
     } else if (!strcmp(spec, "earliest")) {
         snprintf(out->file, sizeof out->file, "%s", files[0]);
-        out->pos = 4;
+        out->pos = BT_BINLOG_MAGIC_LEN;
     } else if (!strcmp(spec, "latest")) {
         snprintf(out->file, sizeof out->file, "%s", files[n - 1]);
         out->pos = file_end(dir, files[n - 1]);
@@ -227,7 +213,7 @@ int bt_start_resolve(const char *spec, const char *dir, const char *index, bt_st
         const char *colon = strrchr(spec, ':');
         char *end = NULL;
         unsigned long long pos = colon ? strtoull(colon + 1, &end, 10) : 0;
-        if (!colon || colon == spec || !end || *end || pos < 4) {
+        if (!colon || colon == spec || !end || *end || pos < BT_BINLOG_MAGIC_LEN) {
             snprintf(err, errlen, "--start %s: expected earliest, latest, FILE:POS (e.g. mysql-bin.000003:1234), "
                                   "gtid:SET or time:YYYY-MM-DDTHH:MM:SSZ", spec);
             rc = -1;

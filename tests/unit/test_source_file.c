@@ -2,15 +2,20 @@
  * appended before a rotation is skipped, a transaction the server never finished writing is
  * never handed on (at the end of a file, or cut by the next group), a torn event at the end
  * of a finished file does not hang the source, and the end of a file closed by ROTATE is the
- * end for --stop-at-end. Events carry real headers and QUERY/GTID layouts (MariaDB 10.11,
- * CRC32), with zero checksums: the source does not verify them (the decoder does). */
+ * end for --stop-at-end. The shared file walker (binlog_walk.h) and what is built on it, --start
+ * resolution and the block reader of `bintail decode`, step over the same files and name the
+ * offset of a torn or impossible event. Events carry real headers and QUERY/GTID layouts
+ * (MariaDB 10.11, CRC32), with zero checksums: the source does not verify them (the decoder does). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/source/binlog_walk.h"
+#include "agent/source/event_blocks.h"
 #include "agent/source/source.h"
+#include "agent/source/startpos.h"
 #include "tests/unit/tap.h"
 
 static char dir[64];
@@ -298,6 +303,117 @@ static void test_index_rewritten(void) {
     bt_source_free(s);
 }
 
+/* The event types of a walk over name, as "t t t", and how it ended (*last, with err). */
+static void walk_types(const char *name, char *out, size_t len, int *last, char *err, size_t errlen) {
+    bt_binlog_walk_t w;
+    size_t n = 0;
+    out[0] = 0;
+    *last = -9;
+    if (bt_binlog_walk_open(&w, dir, name, err, errlen) != 0) return;
+    while ((*last = bt_binlog_walk_header(&w, err, errlen)) == BT_WALK_EVENT) {
+        n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%u", n ? " " : "", bt_event_type(w.h));
+        bt_binlog_walk_next(&w);
+    }
+    bt_binlog_walk_close(&w);
+}
+
+/* Offsets below: magic 4, FDE 121 bytes, then GTID 36, BEGIN 42, rows 63 and XID 31. */
+static void test_walker(void) {
+    reset_dir();
+    new_file("bin.000001");
+    committed_txn("bin.000001");
+    size_t n = gtid();
+    append_raw("bin.000001", ev, n - 5); /* half an event */
+    char got[512], err[512] = "";
+    int last;
+    walk_types("bin.000001", got, sizeof got, &last, err, sizeof err);
+    is_str(got, "15 162 2 30 16", "the walker steps over the whole events of a file");
+    is_int(last, BT_WALK_TORN, "and stops at a torn one");
+    is_str(err, "bin.000001:297: the file ends inside an event (31 of 36 bytes; the server is still writing it, "
+                "or stopped while writing it)", "naming file:offset and how much of it is there");
+
+    append_raw("bin.000002", "\xfe" "bin", 4);
+    uint8_t none[1] = {0};
+    event(16, none, 0);
+    ev[9] = 5; /* event_size shorter than the header */
+    append_raw("bin.000002", ev, 23);
+    walk_types("bin.000002", got, sizeof got, &last, err, sizeof err);
+    is_int(last, BT_WALK_BAD, "an impossible event_size stops the walk");
+    is_str(err, "bin.000002:4: impossible event length 5 (the file is damaged or not a binlog)",
+           "and names file:offset and the length");
+
+    append_raw("bin.000003", "\xfe" "bi", 3);
+    walk_types("bin.000003", got, sizeof got, &last, err, sizeof err);
+    ok(last == BT_WALK_END && !got[0], "a file too short for its magic is being created: no events yet, no error");
+
+    append_raw("notes.txt", "hello, world", 12);
+    err[0] = 0;
+    walk_types("notes.txt", got, sizeof got, &last, err, sizeof err);
+    ok(last == -9 && strstr(err, "notes.txt is not a binlog file (bad magic number)"), "a wrong magic is refused");
+
+    bt_binlog_walk_t w;
+    uint8_t body[16];
+    bt_binlog_walk_open(&w, dir, "bin.000001", err, sizeof err);
+    is_int(bt_binlog_walk_header(&w, err, sizeof err), BT_WALK_EVENT, "the first event of a file");
+    ok(bt_binlog_walk_body(&w, 19, body, 16), "its body can be read");
+    ok(!bt_binlog_walk_body(&w, w.size - 8, body, 16), "but not past its end");
+    bt_binlog_walk_close(&w);
+}
+
+/* --start resolution walks the same files: where "latest", "earliest" and gtid: start. */
+static void test_start_resolve(void) {
+    reset_dir();
+    new_file("bin.000001");
+    committed_txn("bin.000001");
+    append("bin.000001", gtid());
+    append("bin.000001", query("BEGIN")); /* a transaction still being written */
+    index_lists("bin.000001\n");
+    bt_start_pos_t pos;
+    char err[512] = "";
+    is_int(bt_start_resolve("latest", dir, NULL, &pos, err, sizeof err), 0, "--start latest resolves");
+    ok(!strcmp(pos.file, "bin.000001") && pos.pos == 297, "after the last complete transaction (got %s:%llu)",
+       pos.file, (unsigned long long)pos.pos);
+    bt_start_resolve("earliest", dir, NULL, &pos, err, sizeof err);
+    ok(!strcmp(pos.file, "bin.000001") && pos.pos == 4, "--start earliest: the first event of the first file");
+    bt_start_resolve("gtid:0-2-6", dir, NULL, &pos, err, sizeof err);
+    ok(pos.pos == 125, "--start gtid: the first transaction the position does not contain (got %llu)",
+       (unsigned long long)pos.pos);
+    uint32_t sid = 0, created = 1;
+    is_int(bt_binlog_file_identity(dir, "bin.000001", &sid, &created), 0, "a file's identity is read");
+    ok(sid == 2 && created == 0, "from its FORMAT_DESCRIPTION");
+}
+
+/* The block reader frames whole events with the same checks. */
+static void test_event_blocks(void) {
+    reset_dir();
+    new_file("bin.000001");
+    committed_txn("bin.000001");
+    size_t n = xid();
+    append_raw("bin.000001", ev, n - 1);
+    char p[128], got[512], err[512] = "";
+    path_of("bin.000001", p, sizeof p);
+    gzFile gz = gzopen(p, "rb");
+    bt_event_blocks_t eb;
+    bt_event_blocks_init(&eb, gz);
+    const uint8_t *e;
+    uint32_t size;
+    is_int(bt_event_blocks_take(&eb, BT_BINLOG_MAGIC_LEN, &e), BT_BINLOG_MAGIC_LEN, "the magic is read");
+    uint64_t pos = BT_BINLOG_MAGIC_LEN;
+    size_t k = 0;
+    long rc;
+    got[0] = 0;
+    while ((rc = bt_event_blocks_event(&eb, "bin.000001", pos, &e, &size, err, sizeof err)) == 1) {
+        k += (size_t)snprintf(got + k, sizeof got - k, "%s%u", k ? " " : "", bt_event_type(e));
+        pos += size;
+    }
+    is_str(got, "15 162 2 30 16", "whole events, in place");
+    is_int(rc, BT_EVENT_BLOCKS_TORN, "then the torn one");
+    is_str(err, "bin.000001:297: the file ends inside an event (30 of 31 bytes; the server is still writing it, "
+                "or stopped while writing it)", "named by file:offset");
+    bt_event_blocks_free(&eb);
+    gzclose(gz);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/bt-source-XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -307,6 +423,9 @@ int main(void) {
     test_groups_in_a_file();
     test_end_after_rotate();
     test_index_rewritten();
+    test_walker();
+    test_start_resolve();
+    test_event_blocks();
     reset_dir();
     rmdir(dir);
     return tap_done();

@@ -85,10 +85,13 @@ int bt_binlog_index_find(const char *dir, char *out, size_t outlen, char *err, s
         struct dirent *de;
         while ((de = readdir(d))) {
             size_t l = strlen(de->d_name);
-            if (l > 6 && !strcmp(de->d_name + l - 6, ".index") && !strstr(de->d_name, "relay")) {
-                if (!found) snprintf(first, sizeof first, "%s", de->d_name);
-                found++;
-            }
+            if (strstr(de->d_name, "relay")) continue;
+            /* mid-rewrite, MySQL's index exists only as <name>.index_crash_safe (open_index) */
+            if (l > 17 && !strcmp(de->d_name + l - 17, ".index_crash_safe")) l -= 11;
+            else if (!(l > 6 && !strcmp(de->d_name + l - 6, ".index"))) continue;
+            if (found && !strncmp(first, de->d_name, l) && !first[l]) continue; /* both forms seen */
+            if (!found) snprintf(first, sizeof first, "%.*s", (int)l, de->d_name);
+            found++;
         }
         closedir(d);
     }
@@ -105,9 +108,28 @@ int bt_binlog_index_find(const char *dir, char *out, size_t outlen, char *err, s
     return 0;
 }
 
+/* MySQL rewrites its index by writing <index>_crash_safe, deleting the index and renaming the
+ * new one into place (move_crash_safe_index_file_to_index_file), so for a moment there is no
+ * index. Then the crash-safe copy is the complete new list; without one the rename is only
+ * late, and the index is waited for (up to a second) rather than taken as missing. */
+static FILE *open_index(const char *index) {
+    char safe[PATH_MAX + 16];
+    snprintf(safe, sizeof safe, "%s_crash_safe", index);
+    for (int tries = 0;; tries++) {
+        FILE *f = fopen(index, "r");
+        if (f || errno != ENOENT) return f;
+        if ((f = fopen(safe, "r"))) return f;
+        if (tries == 100) {
+            errno = ENOENT;
+            return NULL;
+        }
+        usleep(10 * 1000);
+    }
+}
+
 int bt_binlog_index_read(const char *dir, const char *index, char ***files, size_t *nfiles, char *err,
                          size_t errlen) {
-    FILE *f = fopen(index, "r");
+    FILE *f = open_index(index);
     if (!f) {
         snprintf(err, errlen, "cannot open binlog index %s: %s%s", index, strerror(errno),
                  errno == EACCES ? " (run bintail as a user that can read the server's binlog directory, "

@@ -214,7 +214,7 @@ mysql_replica_of() {
       SOURCE_PASSWORD='', SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1; START REPLICA;"
   wait_for 30 mysql_replica_running "$rep" || bail "replica $rep did not start replicating"
 }
-mysql_replica_running() { sql "$1" "SHOW REPLICA STATUS\G" | grep -q "Replica_IO_Running: Yes"; }
+mysql_replica_running() { [ "$(sql "$1" "SELECT SERVICE_STATE FROM performance_schema.replication_connection_status")" = ON ]; }
 mysql_wait_replica() {
   local rep=$1 pri=$2 set
   set=$(sql "$pri" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n')

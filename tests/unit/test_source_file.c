@@ -6,6 +6,7 @@
  * resolution and the block reader of `bintail decode`, step over the same files and name the
  * offset of a torn or impossible event. Events carry real headers and QUERY/GTID layouts
  * (MariaDB 10.11, CRC32), with zero checksums: the source does not verify them (the decoder does). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,51 @@ static void test_index_rewritten(void) {
     bt_source_free(s);
 }
 
+/* MySQL replaces its index by delete and rename: while only bin.index_crash_safe exists, the
+ * source still starts (reading the complete new list there), and an index that comes back
+ * within the wait is read, not reported missing. */
+static void *index_back_later(void *arg) {
+    (void)arg;
+    usleep(150 * 1000);
+    char tmp[128], idx[128];
+    path_of("bin.index.tmp", tmp, sizeof tmp);
+    path_of("bin.index", idx, sizeof idx);
+    FILE *f = fopen(tmp, "w");
+    fputs("bin.000001\n", f);
+    fclose(f);
+    rename(tmp, idx);
+    return NULL;
+}
+
+static void test_index_crash_safe(void) {
+    reset_dir();
+    new_file("bin.000001");
+    committed_txn("bin.000001");
+    index_lists("bin.000001\n");
+    char idx[128], safe[128];
+    path_of("bin.index", idx, sizeof idx);
+    path_of("bin.index_crash_safe", safe, sizeof safe);
+    rename(idx, safe);
+    bt_source_t *s = open_source();
+    ok(s != NULL, "the source starts while the index exists only as its crash-safe copy");
+    char got[2048] = "";
+    if (s) drain(s, got, sizeof got);
+    is_str(got, "000001:15 000001:162 000001:2 000001:30 000001:16", "and reads the file that copy lists");
+    bt_source_free(s);
+
+    unlink(safe);
+    pthread_t t;
+    pthread_create(&t, NULL, index_back_later, NULL);
+    char **files = NULL, err[512] = "";
+    size_t n = 0;
+    int rc = bt_binlog_index_read(dir, idx, &files, &n, err, sizeof err);
+    pthread_join(t, NULL);
+    is_int(rc, 0, "an index read while neither file exists waits for the rename (%s)", err);
+    is_int(n, 1, "and lists what the new index holds");
+    for (size_t i = 0; i < n; i++) free(files[i]);
+    free(files);
+}
+
 /* The event types of a walk over name, as "t t t", and how it ended (*last, with err). */
 static void walk_types(const char *name, char *out, size_t len, int *last, char *err, size_t errlen) {
     bt_binlog_walk_t w;
@@ -423,6 +469,7 @@ int main(void) {
     test_groups_in_a_file();
     test_end_after_rotate();
     test_index_rewritten();
+    test_index_crash_safe();
     test_walker();
     test_start_resolve();
     test_event_blocks();

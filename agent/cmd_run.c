@@ -299,8 +299,10 @@ int bt_cmd_run(int argc, char **argv) {
                 cfg.start);
         fresh_start = start.file[0] != 0;
     } else {
-        if (bt_start_resolve(cfg.start, dir, cfg.binlog_index, &start, err, sizeof err) != 0) {
-            rc = 2; /* --start or --binlog-dir names nothing usable */
+        int srv = bt_start_resolve(cfg.start, dir, cfg.binlog_index, &start, err, sizeof err);
+        if (srv != 0) {
+            /* a start in purged binlogs needs an operator; else --start or --binlog-dir is wrong */
+            rc = srv == BT_START_PURGED ? BT_RUN_OPERATOR : 2;
             goto out;
         }
         bt_info("starting at %s:%llu (--start %s)", start.file, (unsigned long long)start.pos, cfg.start);
@@ -319,6 +321,8 @@ int bt_cmd_run(int argc, char **argv) {
          * transaction must not make the next start choose "latest" again and skip what came. */
         bt_position_t sp;
         start_position(dir, &start, &sp);
+        /* --start gtid:SET: the GTID state begins as SET (everything before the start is in it) */
+        if (!strncmp(cfg.start, "gtid:", 5) && !sp.gtid[0]) snprintf(sp.gtid, sizeof sp.gtid, "%s", cfg.start + 5);
         if (bt_pipeline_start_at(pipe, &sp, err, sizeof err) != 0) goto out;
     }
 

@@ -300,6 +300,37 @@ bool bt_gtid_set_contains_set(const bt_gtid_set_t *big, const bt_gtid_set_t *sma
     return true;
 }
 
+bool bt_gtid_set_has(const bt_gtid_set_t *s, const char *gtid) {
+    bt_gtid_set_t one = {0};
+    char err[300];
+    bool has = bt_gtid_set_add_text(&one, gtid, err, sizeof err) == 0 && !bt_gtid_set_empty(&one) &&
+               bt_gtid_set_contains_set(s, &one);
+    bt_gtid_set_clear(&one);
+    return has;
+}
+
+void bt_gtid_set_missing(const bt_gtid_set_t *a, const bt_gtid_set_t *b, bt_buf_t *out) {
+    bt_gtid_set_t diff = {0};
+    for (size_t i = 0; i < a->nsids; i++) {
+        const sid_t *e = &a->sids[i], *f = sid_find(b, e->uuid, e->tag);
+        for (size_t k = 0; k < e->niv; k++) {
+            /* e->iv[k] minus f's intervals, piece by piece from the low end */
+            uint64_t lo = e->iv[k].lo, hi = e->iv[k].hi;
+            bool left = true; /* [lo, hi] is still to be placed */
+            for (size_t m = 0; f && m < f->niv && left; m++) {
+                if (f->iv[m].hi < lo || f->iv[m].lo > hi) continue;
+                if (f->iv[m].lo > lo) sid_add(sid_get(&diff, e->uuid, e->tag), lo, f->iv[m].lo - 1);
+                if (f->iv[m].hi >= hi) left = false;
+                else lo = f->iv[m].hi + 1;
+            }
+            if (left) sid_add(sid_get(&diff, e->uuid, e->tag), lo, hi);
+        }
+    }
+    diff.flavor = BT_GTID_MYSQL;
+    bt_gtid_set_text(&diff, out);
+    bt_gtid_set_clear(&diff);
+}
+
 void bt_gtid_set_text(const bt_gtid_set_t *s, bt_buf_t *out) {
     bt_buf_reset(out);
     for (size_t i = 0; i < s->nsids; i++) {

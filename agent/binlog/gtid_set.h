@@ -33,6 +33,10 @@ int bt_gtid_set_add_text(bt_gtid_set_t *s, const char *gtid, char *err, size_t e
 /* Whether every GTID of small is in big (MariaDB: every domain of small is in big at the same or
  * a later sequence number). */
 bool bt_gtid_set_contains_set(const bt_gtid_set_t *big, const bt_gtid_set_t *small);
+/* Whether the one GTID (as bt_gtid_set_add_text takes it) is in s. */
+bool bt_gtid_set_has(const bt_gtid_set_t *s, const char *gtid);
+/* MySQL sets: what of a is not in b, as canonical text into out (empty when a is in b). */
+void bt_gtid_set_missing(const bt_gtid_set_t *a, const bt_gtid_set_t *b, bt_buf_t *out);
 /* The canonical text into out (reset first). */
 void bt_gtid_set_text(const bt_gtid_set_t *s, bt_buf_t *out);
 

@@ -5,7 +5,7 @@
 agent_libbtagent_a_SOURCES += \
 	agent/source/source.h agent/source/binlog_walk.c agent/source/binlog_walk.h \
 	agent/source/source_file.c agent/source/txn_gate.c agent/source/txn_gate.h \
-	agent/source/startpos.c agent/source/startpos.h \
+	agent/source/startpos.c agent/source/startpos_gtid.c agent/source/startpos.h \
 	agent/source/event_blocks.c agent/source/event_blocks.h \
 	agent/source/source_repl.c agent/source/repl_conn.c agent/source/repl_reader.c \
 	agent/source/repl_internal.h \

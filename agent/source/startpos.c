@@ -51,7 +51,7 @@ int bt_binlog_file_identity(const char *dir, const char *file, uint32_t *server_
 
 /* Where reading a file "from its end" starts: after its last complete transaction, never
  * inside one (a transaction still being written is read once its end is there). */
-static uint64_t file_end(const char *dir, const char *file) {
+uint64_t bt_start_file_end(const char *dir, const char *file) {
     bt_binlog_walk_t w;
     if (walk_open(&w, dir, file) != 0) return BT_BINLOG_MAGIC_LEN;
     bt_gate_t g;
@@ -109,7 +109,7 @@ static void scan_for_start(const char *dir, char **files, size_t n, size_t first
         bt_binlog_walk_close(&w);
     }
     snprintf(out->file, sizeof out->file, "%s", files[n - 1]);
-    out->pos = file_end(dir, files[n - 1]);
+    out->pos = bt_start_file_end(dir, files[n - 1]);
 }
 
 /* A transaction start (GTID event of either flavour) at or after time t. */
@@ -153,8 +153,8 @@ static bool not_contained(const bt_binlog_walk_t *w, const void *ctx) {
 }
 
 /* MariaDB GTID position "d-s-n,d-s-n": start at the first transaction it does not contain. */
-static int resolve_gtid(const char *dir, char **files, size_t n, const char *text, bt_start_pos_t *out, char *err,
-                        size_t errlen) {
+int bt_start_resolve_maria_gtid(const char *dir, char **files, size_t n, const char *text, bt_start_pos_t *out,
+                                char *err, size_t errlen) {
     gtid_pos_t want = {.n = 0};
     const char *p = text;
     while (*p && want.n < 64) {
@@ -162,8 +162,7 @@ static int resolve_gtid(const char *dir, char **files, size_t n, const char *tex
         unsigned long long q;
         int used = 0;
         if (sscanf(p, "%u-%u-%llu%n", &d, &sv, &q, &used) != 3) {
-            snprintf(err, errlen, "--start gtid:%s: expected MariaDB GTID positions like gtid:0-1-100,1-2-7 "
-                                  "(MySQL GTID sets are not supported by the file source yet)", text);
+            snprintf(err, errlen, "--start gtid:%s: expected MariaDB GTID positions like gtid:0-1-100,1-2-7", text);
             return -1;
         }
         want.d[want.n].domain = d;
@@ -198,7 +197,7 @@ int bt_start_resolve(const char *spec, const char *dir, const char *index, bt_st
         out->pos = BT_BINLOG_MAGIC_LEN;
     } else if (!strcmp(spec, "latest")) {
         snprintf(out->file, sizeof out->file, "%s", files[n - 1]);
-        out->pos = file_end(dir, files[n - 1]);
+        out->pos = bt_start_file_end(dir, files[n - 1]);
     } else if (!strncmp(spec, "time:", 5)) {
         time_t t;
         if (parse_time(spec + 5, &t) != 0) {
@@ -208,7 +207,7 @@ int bt_start_resolve(const char *spec, const char *dir, const char *index, bt_st
             resolve_time(dir, files, n, t, out);
         }
     } else if (!strncmp(spec, "gtid:", 5)) {
-        rc = resolve_gtid(dir, files, n, spec + 5, out, err, errlen);
+        rc = bt_start_resolve_gtid(dir, files, n, spec + 5, out, err, errlen);
     } else {
         const char *colon = strrchr(spec, ':');
         char *end = NULL;

@@ -60,4 +60,31 @@ ok $? "the restart reads to the end" || tail -5 "$BT_TMP/restart.log"
 is "$(ids "$out" | tr '\n' ' ')" "641 " "only the new row"
 is "$(ckgtid)" "$(executed replica)" "and the checkpoint is the replica's executed set again"
 
+# --start gtid:SET, MySQL's form: reading starts at the first transaction the set lacks.
+uuid=$(sql primary "SELECT @@server_uuid")
+gno_of() { echo $(( $1 + 2 )); }  # CREATE DATABASE, CREATE TABLE, then one per row
+"$BINTAIL" --binlog-dir "$replica_DIR/data" --sink "file:$BT_TMP/g.jsonl" --start "gtid:$uuid:1-$(gno_of 600)" \
+  --stop-at-end >"$BT_TMP/g.log" 2>&1
+ok $? "--start gtid:$uuid:1-$(gno_of 600)" || tail -5 "$BT_TMP/g.log"
+is "$(ids "$BT_TMP/g.jsonl" | sed -n 1p)" 601 "starts at the first row the set lacks"
+is "$(ids "$BT_TMP/g.jsonl" | wc -l)" 41 "and reads on to the end"
+"$BINTAIL" --binlog-dir "$replica_DIR/data" --sink "file:$BT_TMP/g2.jsonl" --start "gtid:$uuid:1-$(gno_of 600)" \
+  --state-dir "$BT_TMP/gstate" --stop-at-end >"$BT_TMP/g2.log" 2>&1
+is "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["gtid"])' "$BT_TMP/gstate/checkpoint.json")" \
+  "$(executed replica)" "the checkpoint after a gtid: start holds the whole executed set"
+"$BINTAIL" --binlog-dir "$replica_DIR/data" --sink stdout --start "gtid:0-1-5" --stop-at-end >/dev/null 2>"$BT_TMP/gm.log"
+is "$?" 2 "a MariaDB GTID position given for MySQL binlogs exits 2"
+grep -q "is a MariaDB GTID position, but the binlogs here are MySQL's" "$BT_TMP/gm.log"
+ok $? "and says so: $(tail -1 "$BT_TMP/gm.log")"
+"$BINTAIL" --binlog-dir "$replica_DIR/data" --sink stdout --start "gtid:$uuid:1-5:-3" --stop-at-end >/dev/null 2>"$BT_TMP/gp.log"
+is "$?" 2 "a GTID set that does not parse exits 2"
+grep -q "at character" "$BT_TMP/gp.log"; ok $? "naming where: $(tail -1 "$BT_TMP/gp.log")"
+# Purged: the set lacks GTIDs from before the oldest file left.
+last=$(sql replica "SHOW BINARY LOG STATUS" | cut -f1)
+sql replica "PURGE BINARY LOGS TO '$last';"
+"$BINTAIL" --binlog-dir "$replica_DIR/data" --sink stdout --start "gtid:$uuid:1-5" --stop-at-end >/dev/null 2>"$BT_TMP/gx.log"
+is "$?" 3 "a GTID set whose next transactions were purged exits 3 (needs an operator)"
+grep -q "they were purged" "$BT_TMP/gx.log" && grep -q "$uuid:6-" "$BT_TMP/gx.log"
+ok $? "and lists the GTIDs that are gone: $(tail -1 "$BT_TMP/gx.log" | cut -c1-200)"
+
 done_testing

@@ -64,6 +64,18 @@ static void test_mysql(void) {
     ok(bt_gtid_set_add_text(s, "0-1-5", err, sizeof err) != 0, "a MariaDB GTID does not join a MySQL set");
     is_str(err, "GTID set '0-1-5' is MariaDB's form, but this state is MySQL's", "and says why");
     is_int(bt_gtid_set_flavor(s), BT_GTID_MYSQL, "the flavour is MySQL");
+    ok(bt_gtid_set_has(s, U1 ":3"), "one GTID in the set");
+    ok(!bt_gtid_set_has(s, U1 ":9"), "one GTID not in it");
+    ok(bt_gtid_set_has(s, U2 ":TAG:1"), "a tagged GTID in it");
+    bt_gtid_set_t *a = bt_gtid_set_new(), *b = bt_gtid_set_new();
+    bt_gtid_set_parse(a, U1 ":1-20:30," U2 ":1-3", err, sizeof err);
+    bt_gtid_set_parse(b, U1 ":1-4:8-9:20-25", err, sizeof err);
+    bt_gtid_set_missing(a, b, &out);
+    is_str(out.p, U1 ":5-7:10-19:30," U2 ":1-3", "what a set lacks, interval by interval");
+    bt_gtid_set_missing(b, b, &out);
+    is_str(out.p, "", "a set lacks nothing of itself");
+    bt_gtid_set_free(a);
+    bt_gtid_set_free(b);
     bt_gtid_set_free(s);
     bt_gtid_set_free(t);
 }

@@ -16,6 +16,8 @@ typedef struct entry {
     char *key;          /* "db.table" */
     uint32_t ncols;     /* 0: looked up and not usable (warned) */
     char **names;
+    char **types;       /* information_schema DATA_TYPE of each column */
+    bool type_warned;   /* the binlog's column types differed from these (said once) */
     uint32_t *pk;
     uint32_t npk;
     struct entry *next;
@@ -41,7 +43,9 @@ bt_schema_t *bt_schema_new(const char *mysql_url, const char *password_file) {
 
 static void entry_free(entry_t *e) {
     for (uint32_t i = 0; i < e->ncols; i++) free(e->names[i]);
+    for (uint32_t i = 0; e->types && i < e->ncols; i++) free(e->types[i]);
     free(e->names);
+    free(e->types);
     free(e->pk);
     free(e->key);
     free(e);
@@ -152,6 +156,20 @@ static entry_t *lookup(bt_schema_t *s, const bt_table_t *t, const char *key, cha
         entry_free(e);
         return NULL;
     }
+    uint32_t ntypes = 0;
+    snprintf(q, sizeof q, "SELECT LOWER(DATA_TYPE) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' "
+                          "AND TABLE_NAME='%s' ORDER BY ORDINAL_POSITION", db, tb);
+    if (fetch_names(m, q, &e->types, &ntypes, err, errlen) != 0) {
+        entry_free(e);
+        return NULL;
+    }
+    if (ntypes != e->ncols) { /* the table changed between the two queries: not usable now */
+        for (uint32_t i = 0; i < ntypes; i++) free(e->types[i]);
+        free(e->types);
+        e->types = NULL;
+        for (uint32_t i = 0; i < e->ncols; i++) free(e->names[i]);
+        e->ncols = 0;
+    }
     char **pkn;
     uint32_t npk;
     snprintf(q, sizeof q, "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA='%s' "
@@ -175,6 +193,60 @@ static entry_t *lookup(bt_schema_t *s, const bt_table_t *t, const char *key, cha
     e->next = s->entries;
     s->entries = e;
     return e;
+}
+
+/* A column type family, so that the binlog's type codes and information_schema's DATA_TYPE can
+ * be compared: an ALTER that drops one column and adds another keeps the count but (mostly)
+ * not the types. NULL: no family known (never a reason to refuse the names). */
+static const char *binlog_family(uint8_t type) {
+    switch (type) {
+    case BT_TYPE_TINY: case BT_TYPE_SHORT: case BT_TYPE_INT24: case BT_TYPE_LONG: case BT_TYPE_LONGLONG:
+        return "int";
+    case BT_TYPE_FLOAT: case BT_TYPE_DOUBLE: return "float";
+    case BT_TYPE_DECIMAL: case BT_TYPE_NEWDECIMAL: return "decimal";
+    case BT_TYPE_DATE: case BT_TYPE_NEWDATE: return "date";
+    case BT_TYPE_TIME: case BT_TYPE_TIME2: return "time";
+    case BT_TYPE_DATETIME: case BT_TYPE_DATETIME2: return "datetime";
+    case BT_TYPE_TIMESTAMP: case BT_TYPE_TIMESTAMP2: return "timestamp";
+    case BT_TYPE_YEAR: return "year";
+    case BT_TYPE_BIT: return "bit";
+    case BT_TYPE_VARCHAR: case BT_TYPE_VAR_STRING: case BT_TYPE_STRING: return "string";
+    case BT_TYPE_ENUM: return "enum";
+    case BT_TYPE_SET: return "set";
+    case BT_TYPE_TINY_BLOB: case BT_TYPE_MEDIUM_BLOB: case BT_TYPE_LONG_BLOB: case BT_TYPE_BLOB: return "blob";
+    case BT_TYPE_JSON: return "json";
+    case BT_TYPE_GEOMETRY: return "geometry";
+    case BT_TYPE_VECTOR: return "vector";
+    default: return NULL;
+    }
+}
+
+static const char *schema_family(const char *t) {
+    static const char *const map[][2] = {
+        {"tinyint", "int"}, {"smallint", "int"}, {"mediumint", "int"}, {"int", "int"}, {"integer", "int"},
+        {"bigint", "int"}, {"float", "float"}, {"double", "float"}, {"real", "float"}, {"decimal", "decimal"},
+        {"numeric", "decimal"}, {"date", "date"}, {"time", "time"}, {"datetime", "datetime"},
+        {"timestamp", "timestamp"}, {"year", "year"}, {"bit", "bit"}, {"char", "string"}, {"varchar", "string"},
+        {"binary", "string"}, {"varbinary", "string"}, {"inet4", "string"}, {"inet6", "string"},
+        {"uuid", "string"}, {"enum", "enum"}, {"set", "set"}, {"tinytext", "blob"}, {"text", "blob"},
+        {"mediumtext", "blob"}, {"longtext", "blob"}, {"tinyblob", "blob"}, {"blob", "blob"},
+        {"mediumblob", "blob"}, {"longblob", "blob"}, {"json", "json"}, {"geometry", "geometry"},
+        {"point", "geometry"}, {"linestring", "geometry"}, {"polygon", "geometry"}, {"multipoint", "geometry"},
+        {"multilinestring", "geometry"}, {"multipolygon", "geometry"}, {"geometrycollection", "geometry"},
+        {"geomcollection", "geometry"}, {"vector", "vector"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(map[i][0], t)) return map[i][1];
+    return NULL;
+}
+
+/* The first column whose binlog type and current type differ, or -1. */
+static int type_mismatch(const entry_t *e, const bt_table_t *t) {
+    for (uint32_t i = 0; e->types && i < t->ncols; i++) {
+        const char *a = binlog_family(t->cols[i].type), *b = schema_family(e->types[i]);
+        if (a && b && strcmp(a, b)) return (int)i;
+    }
+    return -1;
 }
 
 int bt_schema_lookup(void *ctx, bt_table_t *t, char *err, size_t errlen) {
@@ -203,5 +275,15 @@ int bt_schema_lookup(void *ctx, bt_table_t *t, char *err, size_t errlen) {
                     "stay @1..@%u for this table version", key, t->ncols, e->ncols, t->ncols);
     }
     if (!e->ncols || e->ncols != t->ncols) return 0;
+    int bad = type_mismatch(e, t);
+    if (bad >= 0) {
+        if (!e->type_warned)
+            bt_warn("%s: column %d is %s in the binlog but `%s` (%s) in the table now (its schema changed since "
+                    "this event was written): columns stay @1..@%u for this table version", key, bad + 1,
+                    binlog_family(t->cols[bad].type), e->names[bad], e->types[bad], t->ncols);
+        e->type_warned = true;
+        return 0;
+    }
+    e->type_warned = false;
     return bt_table_set_names(NULL, t, (const char *const *)e->names, e->ncols, e->pk, e->npk);
 }

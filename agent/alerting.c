@@ -24,11 +24,11 @@ static unsigned char *read_secret(const char *path, size_t *len, char *err, size
         snprintf(err, errlen, "--webhook-secret-file %s: %s", path, strerror(errno));
         return NULL;
     }
-    unsigned char *buf = malloc(4097);
-    size_t n = buf ? fread(buf, 1, 4096, f) : 0;
+    unsigned char *buf = bt_xmalloc(4097);
+    size_t n = fread(buf, 1, 4096, f);
     fclose(f);
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
-    if (!buf || n == 0) {
+    if (n == 0) {
         free(buf);
         snprintf(err, errlen, "--webhook-secret-file %s is empty", path);
         return NULL;
@@ -112,8 +112,9 @@ int bt_cmd_alert_test(int argc, char **argv) {
     bt_config_t cfg;
     char err[1024];
     bt_config_defaults(&cfg);
-    /* The run command's flags table: only the --webhook* flags and --name matter here. */
-    int rc = bt_config_parse(&cfg, argc, argv, 1, err, sizeof err);
+    /* Takes run's flags too (bt_commands), so the agent's command line works as it is; only the
+     * --webhook* flags and --name matter here. */
+    int rc = bt_config_parse(&cfg, BT_CMD_ALERT_TEST, argc, argv, 1, NULL, err, sizeof err);
     if (rc != 0) {
         if (rc < 0) fprintf(stderr, "bintail alert-test: %s\n", err);
         bt_config_free(&cfg);

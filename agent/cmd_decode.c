@@ -18,26 +18,11 @@
 #include "agent/commands.h"
 #include "agent/source/event_blocks.h"
 #include "agent/format/format.h"
+#include "agent/options.h"
 #include "lib/lib.h"
 #include "agent/stream/rows_change.h"
 
 #define DECODE_MAX_EVENT ((size_t)1 << 30)
-
-static const char decode_usage[] =
-    "usage: bintail decode [--format F] [--start POS] [--stop POS] [--no-checksum-verify] FILE...\n"
-    "\n"
-    "Decodes MySQL/MariaDB binlog files (plain or gzip-compressed) and prints one line per row\n"
-    "change, DDL statement and statement-logged DML to stdout.\n"
-    "\n"
-    "  --format F             json (default), debezium, canal, maxwell, dataworks, upsert\n"
-    "  --start POS            begin at byte offset POS of the first file (an event boundary after\n"
-    "                         its FORMAT_DESCRIPTION event, which is always read first)\n"
-    "  --stop POS             stop before the first event at or after offset POS of the last file\n"
-    "  --no-checksum-verify   do not verify CRC32 event checksums\n"
-    "  --help                 show this help\n"
-    "\n"
-    "Exit status: 0 success, 1 undecodable input (the message names file:offset and event type),\n"
-    "2 bad usage.\n";
 
 typedef struct decode_state {
     bt_decoder_t *dec;
@@ -55,22 +40,6 @@ typedef struct decode_state {
     const char *file;         /* basename for coordinates */
     char err[1024];
 } decode_state_t;
-
-static int parse_pos(const char *flag, const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-') {
-        fprintf(stderr, "bintail decode: %s needs a byte offset\n", flag);
-        return -1;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) {
-        fprintf(stderr, "bintail decode: %s: \"%s\" is not a byte offset\n", flag, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
 
 /* Output is gathered in st->out and handed to stdout a megabyte at a time: messages are
  * encoded straight into it, so no byte is copied between the formatter and write(2). */
@@ -368,72 +337,50 @@ done:
     return rc;
 }
 
-int bt_cmd_decode(int argc, char **argv) {
-    const char *format = "json";
-    uint64_t start = 0, stop = 0;
-    bool no_verify = false;
-    int i;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = NULL;
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        }
-        if (a[0] != '-' || a[1] == 0) break;
-        const char *eq = strchr(a, '=');
-        char name[64];
-        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-        if (nl >= sizeof name) nl = sizeof name - 1;
-        memcpy(name, a, nl);
-        name[nl] = 0;
-        if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
-            fputs(decode_usage, stdout);
-            return 0;
-        }
-        if (strcmp(name, "--no-checksum-verify") == 0) {
-            if (eq) {
-                fprintf(stderr, "bintail decode: --no-checksum-verify takes no value\n");
-                return 2;
-            }
-            no_verify = true;
-            continue;
-        }
-        if (strcmp(name, "--format") == 0 || strcmp(name, "--start") == 0 || strcmp(name, "--stop") == 0) {
-            if (eq) v = eq + 1;
-            else if (i + 1 < argc) v = argv[++i];
-            else {
-                fprintf(stderr, "bintail decode: %s needs a value\n%s", name, decode_usage);
-                return 2;
-            }
-            if (strcmp(name, "--format") == 0) format = v;
-            else if (parse_pos(name, v, strcmp(name, "--start") == 0 ? &start : &stop) < 0) return 2;
-            continue;
-        }
-        fprintf(stderr, "bintail decode: unknown flag %s\n%s", name, decode_usage);
-        return 2;
+/* The flags: the decode rows of the flags table (options.h), then the files. Returns 0, 1 when
+ * --help was printed, or 2. */
+static int decode_args(bt_config_t *cfg, int argc, char **argv, int *files, bt_format_kind_t *kind) {
+    char err[1024];
+    int rc = bt_config_parse(cfg, BT_CMD_DECODE, argc, argv, 1, files, err, sizeof err);
+    if (rc != 0) {
+        if (rc < 0) fprintf(stderr, "bintail decode: %s\n", err);
+        return rc < 0 ? 2 : 1;
     }
-    if (i >= argc) {
-        fprintf(stderr, "bintail decode: no binlog file given\n%s", decode_usage);
+    uint64_t start = (uint64_t)cfg->decode_start, stop = (uint64_t)cfg->decode_stop;
+    if (*files >= argc) {
+        fprintf(stderr, "bintail decode: no binlog file given (usage: bintail decode [FLAGS] FILE...; "
+                        "see bintail decode --help)\n");
         return 2;
     }
     if (start && start < 4) {
         fprintf(stderr, "bintail decode: --start %" PRIu64 " is inside the file header (events begin at 4)\n", start);
         return 2;
     }
-    if (start && stop && argc - i == 1 && stop < start) {
+    if (start && stop && argc - *files == 1 && stop < start) {
         fprintf(stderr, "bintail decode: --stop %" PRIu64 " is before --start %" PRIu64 "\n", stop, start);
         return 2;
     }
-    char err[512];
-    bt_format_kind_t kind;
-    if (bt_format_parse(format, &kind, err, sizeof err) < 0) {
+    /* the table took any of the names; the formats' parser maps it */
+    if (bt_format_parse(cfg->format ? cfg->format : "json", kind, err, sizeof err) < 0) {
         fprintf(stderr, "bintail decode: --format: %s\n", err);
         return 2;
     }
+    return 0;
+}
 
-    decode_state_t *st = calloc(1, sizeof *st);
-    if (!st) return 1;
+int bt_cmd_decode(int argc, char **argv) {
+    bt_config_t cfg;
+    int i;
+    bt_format_kind_t kind;
+    bt_config_defaults(&cfg);
+    int arc = decode_args(&cfg, argc, argv, &i, &kind);
+    uint64_t start = (uint64_t)cfg.decode_start, stop = (uint64_t)cfg.decode_stop;
+    bool no_verify = cfg.no_checksum_verify;
+    bt_config_free(&cfg);
+    if (arc) return arc == 1 ? 0 : 2;
+
+    char err[512];
+    decode_state_t *st = bt_xcalloc(1, sizeof *st);
     bt_decoder_opts_t opts = {.skip_checksum = no_verify};
     bt_format_opts_t fopts = {.tombstones = true};
     st->dec = bt_decoder_new(&opts);

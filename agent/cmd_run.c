@@ -182,8 +182,7 @@ int bt_cmd_run(int argc, char **argv) {
     bt_config_t cfg;
     char err[2048];
     bt_config_defaults(&cfg);
-    int first = argc > 1 && !strcmp(argv[1], "run") ? 2 : 1;
-    int prc = bt_config_parse(&cfg, argc, argv, first, err, sizeof err);
+    int prc = bt_config_parse(&cfg, BT_CMD_RUN, argc, argv, 1, NULL, err, sizeof err);
     if (prc == 0 && bt_config_check(&cfg, err, sizeof err) != 0) prc = -1;
     if (prc != 0) {
         if (prc < 0) fprintf(stderr, "bintail: %s\n", err);
@@ -228,15 +227,9 @@ int bt_cmd_run(int argc, char **argv) {
     bool repl = !strcmp(cfg.source, "replication");
     char gtid[512] = "";
     dir = bt_config_binlog_dir(&cfg, dirbuf, sizeof dirbuf);
-    bt_throttle_limits_t lim = {
-        .stream_rows_per_sec = cfg.max_rps,
-        .stream_bytes_per_sec = cfg.max_mbps * 1e6,
-        .snapshot_queries_per_sec = cfg.snapshot_max_qps,
-        .snapshot_rows_per_sec = cfg.snapshot_max_rps,
-        .snapshot_bytes_per_sec = cfg.snapshot_max_mbps * 1e6,
-        .burst_seconds = cfg.throttle_burst,
-    };
-    if (!(thr = bt_throttle_new(&lim, bt_mono_ns(), err, sizeof err))) {
+    /* --max-rps, --max-mbps, --snapshot-max-* and --throttle-burst, already in the throttle's
+     * units (bt_limits); the stream waits on it in stream/emit.c, the snapshot in snapshot/conn.c */
+    if (!(thr = bt_throttle_new(&cfg.throttle, bt_mono_ns(), err, sizeof err))) {
         rc = 2;
         goto out;
     }

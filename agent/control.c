@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/alerting.h"
+#include "agent/options.h"
 #include "lib/lib.h"
 
 struct bt_control {
@@ -41,47 +42,47 @@ static int socket_path(const char *state_dir, char *out, size_t outlen, char *er
     return 0;
 }
 
-/* Apply "throttle k=v ..." and describe the limits in force. */
+/* The error answer: {"ok":false,"error":msg}. */
+static void answer_error(bt_buf_t *out, const char *msg) {
+    bt_jw_t w;
+    bt_jw_init(&w, out);
+    bt_jw_obj_begin(&w);
+    bt_jw_key(&w, "ok"), bt_jw_bool(&w, false);
+    bt_jw_key(&w, "error"), bt_jw_str(&w, msg);
+    bt_jw_obj_end(&w);
+}
+
+/* Apply "throttle NAME=N ..." (the names and units of bt_limits, as the flags take them) and
+ * describe the limits in force. */
 static void handle_throttle(bt_control_t *c, char *args, bt_buf_t *out) {
     bt_throttle_limits_t lim;
     bt_throttle_get_limits(c->in.throttle, &lim);
+    char err[512];
     char *save = NULL;
     for (char *tok = strtok_r(args, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
         char *eq = strchr(tok, '=');
-        char *end = NULL;
-        double v = eq ? strtod(eq + 1, &end) : -1;
-        if (!eq || end == eq + 1 || *end || v < 0) {
-            bt_buf_printf(out, "{\"ok\":false,\"error\":\"bad limit '%s': expected NAME=NUMBER (0 = unlimited)\"}", tok);
-            return;
-        }
-        *eq = 0;
-        if (!strcmp(tok, "max-rps")) lim.stream_rows_per_sec = v;
-        else if (!strcmp(tok, "max-mbps")) lim.stream_bytes_per_sec = v * 1e6;
-        else if (!strcmp(tok, "snapshot-max-qps")) lim.snapshot_queries_per_sec = v;
-        else if (!strcmp(tok, "snapshot-max-rps")) lim.snapshot_rows_per_sec = v;
-        else if (!strcmp(tok, "snapshot-max-mbps")) lim.snapshot_bytes_per_sec = v * 1e6;
-        else {
-            bt_buf_printf(out, "{\"ok\":false,\"error\":\"unknown limit '%s'\"}", tok);
+        const bt_limit_t *l = eq ? bt_limit_find(tok, (size_t)(eq - tok)) : NULL;
+        if (!eq) snprintf(err, sizeof err, "bad limit '%s': expected NAME=NUMBER (0 = unlimited)", tok);
+        else if (!l) snprintf(err, sizeof err, "unknown limit '%.*s'", (int)(eq - tok), tok);
+        if (!l || bt_limit_parse(&lim, l, eq + 1, err, sizeof err) != 0) {
+            answer_error(out, err);
             return;
         }
     }
-    char err[256];
     if (bt_throttle_set_limits(c->in.throttle, &lim, bt_mono_ns(), err, sizeof err) != 0) {
-        bt_buf_printf(out, "{\"ok\":false,\"error\":\"%s\"}", err);
+        answer_error(out, err);
         return;
     }
-    bt_info("throttle limits now: max-rps %g, max-mbps %g, snapshot-max-qps %g, snapshot-max-rps %g, "
-            "snapshot-max-mbps %g (0 = unlimited)", lim.stream_rows_per_sec, lim.stream_bytes_per_sec / 1e6,
-            lim.snapshot_queries_per_sec, lim.snapshot_rows_per_sec, lim.snapshot_bytes_per_sec / 1e6);
+    bt_buf_t text;
+    bt_buf_init(&text, 0);
+    bt_limits_describe(&lim, &text);
+    bt_info("throttle limits now: %s (0 = unlimited)", text.failed ? "?" : text.p);
+    bt_buf_free(&text);
     bt_jw_t w;
     bt_jw_init(&w, out);
     bt_jw_obj_begin(&w);
     bt_jw_key(&w, "ok"), bt_jw_bool(&w, true);
-    bt_jw_key(&w, "max_rps"), bt_jw_double(&w, lim.stream_rows_per_sec);
-    bt_jw_key(&w, "max_mbps"), bt_jw_double(&w, lim.stream_bytes_per_sec / 1e6);
-    bt_jw_key(&w, "snapshot_max_qps"), bt_jw_double(&w, lim.snapshot_queries_per_sec);
-    bt_jw_key(&w, "snapshot_max_rps"), bt_jw_double(&w, lim.snapshot_rows_per_sec);
-    bt_jw_key(&w, "snapshot_max_mbps"), bt_jw_double(&w, lim.snapshot_bytes_per_sec / 1e6);
+    bt_limits_json(&lim, &w);
     bt_jw_obj_end(&w);
 }
 
@@ -130,7 +131,7 @@ static void serve_one(bt_control_t *c, int fd) {
     bt_buf_init(&out, 1 << 16);
     if (!strncmp(req, "throttle", 8) && (req[8] == 0 || req[8] == ' ')) handle_throttle(c, req + 8, &out);
     else if (!strcmp(req, "status")) handle_status(c, &out);
-    else bt_buf_printf(&out, "{\"ok\":false,\"error\":\"unknown request; expected 'throttle ...' or 'status'\"}");
+    else answer_error(&out, "unknown request; expected 'throttle ...' or 'status'");
     bt_buf_putc(&out, '\n');
     ssize_t w = write(fd, out.p, out.len);
     (void)w;
@@ -176,11 +177,7 @@ static void *control_main(void *arg) {
 }
 
 bt_control_t *bt_control_start(const bt_control_init_t *in, char *err, size_t errlen) {
-    bt_control_t *c = calloc(1, sizeof *c);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    bt_control_t *c = bt_xcalloc(1, sizeof *c);
     c->in = *in;
     c->listen_fd = -1;
     if (in->state_dir) {

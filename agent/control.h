@@ -2,7 +2,8 @@
  *
  * The endpoint is a Unix socket, <state-dir>/control.sock (mode 0600: only the agent's user
  * can steer it; nothing listens on the network). One request per connection, one line:
- *   throttle [max-rps=N] [max-mbps=N] [snapshot-max-qps=N] [snapshot-max-rps=N] [snapshot-max-mbps=N]
+ *   throttle [NAME=N ...]   a limit of bt_limits (options.h) as its flag names it, in the flag's
+ *                           unit: throttle max-rps=5000 max-mbps=20
  *   status
  * answered by one line of JSON. The thread also runs the alerts (when configured), reading
  * the pipeline's counters, so nothing here ever blocks the reader loop. */

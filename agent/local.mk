@@ -4,7 +4,7 @@
 noinst_LIBRARIES += agent/libbtagent.a
 agent_libbtagent_a_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(MARIADB_CFLAGS) $(CURL_CFLAGS) $(PCRE2_CFLAGS)
 agent_libbtagent_a_SOURCES = \
-	agent/options.c agent/options.h \
+	agent/options.c agent/options_table.c agent/options_help.c agent/options.h \
 	agent/cmd_run.c agent/cmd_ctl.c agent/cmd_decode.c agent/commands.h \
 	agent/control.c agent/control.h agent/alerting.c agent/alerting.h
 
@@ -20,6 +20,11 @@ include $(top_srcdir)/agent/source/local.mk
 include $(top_srcdir)/agent/stream/local.mk
 include $(top_srcdir)/agent/sink/local.mk
 include $(top_srcdir)/agent/snapshot/local.mk
+
+check_PROGRAMS += tests/unit/test_options
+tests_unit_test_options_SOURCES = tests/unit/test_options.c
+tests_unit_test_options_CFLAGS = $(agent_libbtagent_a_CFLAGS)
+tests_unit_test_options_LDADD = $(BT_AGENT_LIBS)
 
 bin_PROGRAMS += agent/bintail
 agent_bintail_SOURCES = agent/main.c

@@ -1,13 +1,9 @@
-/* main.c: bintail's entry point: picks the subcommand. */
-#include <stdio.h>
-#include <string.h>
-
+/* main.c: bintail's entry point: picks the subcommand (the table is in options_table.c). */
 #include "agent/commands.h"
+#include "agent/options.h"
 
 int main(int argc, char **argv) {
-    if (argc > 1 && !strcmp(argv[1], "decode")) return bt_cmd_decode(argc - 1, argv + 1);
-    if (argc > 1 && !strcmp(argv[1], "throttle")) return bt_cmd_throttle(argc - 1, argv + 1);
-    if (argc > 1 && !strcmp(argv[1], "status")) return bt_cmd_status(argc - 1, argv + 1);
-    if (argc > 1 && !strcmp(argv[1], "alert-test")) return bt_cmd_alert_test(argc - 1, argv + 1);
-    return bt_cmd_run(argc, argv);
+    const bt_command_t *c = argc > 1 ? bt_command_find(argv[1]) : NULL;
+    if (c) return c->main(argc - 1, argv + 1);
+    return bt_cmd_run(argc, argv); /* no subcommand named: run, the default */
 }

@@ -89,12 +89,8 @@ bt_pipeline_t *bt_pipeline_new(const bt_pipeline_init_t *in, char *err, size_t e
         .ddl_topic = cfg->ddl_topic,
     };
     if (!(p->router = bt_router_new(&ro, err, errlen))) goto fail;
-    if (bt_partition_spec_parse(cfg->partition_by, &p->pspec, err, errlen) != 0) {
-        char inner[512];
-        snprintf(inner, sizeof inner, "%s", err);
-        snprintf(err, errlen, "--partition-by: %s", inner);
-        goto fail;
-    }
+    /* checked when the flags were parsed; the partitioner's messages name the flag */
+    if (bt_partition_spec_parse(cfg->partition_by, &p->pspec, err, errlen) != 0) goto fail;
     if (!(p->sink = bt_sink_from_config(cfg, err, errlen))) goto fail;
     p->sink->ack = on_ack;
     p->sink->ack_ctx = p;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/commands.h"
 #include "agent/stream/pipeline.h"
 #include "lib/lib.h"
 #include "throttle/throttle.h"
@@ -37,9 +36,8 @@ static unsigned char *read_secret(const char *path, size_t *len, char *err, size
     return buf;
 }
 
-/* Fill an alerts config from the flags; *secret must be freed by the caller. */
-static int config_from_flags(const bt_config_t *cfg, bt_alerts_config_t *ac, unsigned char **secret, char *err,
-                             size_t errlen) {
+int bt_alerting_config(const bt_config_t *cfg, bt_alerts_config_t *ac, unsigned char **secret, char *err,
+                       size_t errlen) {
     bt_alerts_config_defaults(ac);
     *secret = NULL;
     ac->urls = (const char *const *)cfg->webhooks.v;
@@ -68,7 +66,7 @@ bt_alerts_t *bt_alerting_new(const bt_config_t *cfg, char *err, size_t errlen) {
     if (cfg->webhooks.n == 0) return NULL;
     bt_alerts_config_t ac;
     unsigned char *secret;
-    if (config_from_flags(cfg, &ac, &secret, err, errlen) != 0) return NULL;
+    if (bt_alerting_config(cfg, &ac, &secret, err, errlen) != 0) return NULL;
     bt_alerts_t *a = bt_alerts_new(&ac, err, errlen); /* copies the settings */
     free(secret);
     if (a) bt_info("alerts go to %zu webhook(s)", cfg->webhooks.n);
@@ -106,44 +104,4 @@ void bt_alerting_stopped(bt_alerts_t *a, bool source_failed, const char *err) {
     bt_alerts_raise(a, "stopped", BT_ALERTS_CRITICAL, msg, now);
     size_t left = bt_alerts_flush(a, 5000);
     if (left) bt_warn("%zu alert deliveries did not complete before exit", left);
-}
-
-int bt_cmd_alert_test(int argc, char **argv) {
-    bt_config_t cfg;
-    char err[1024];
-    bt_config_defaults(&cfg);
-    /* Takes run's flags too (bt_commands), so the agent's command line works as it is; only the
-     * --webhook* flags and --name matter here. */
-    int rc = bt_config_parse(&cfg, BT_CMD_ALERT_TEST, argc, argv, 1, NULL, err, sizeof err);
-    if (rc != 0) {
-        if (rc < 0) fprintf(stderr, "bintail alert-test: %s\n", err);
-        bt_config_free(&cfg);
-        return rc < 0 ? 2 : 0;
-    }
-    if (cfg.webhooks.n == 0) {
-        fprintf(stderr, "bintail alert-test: give --webhook URL (and the --webhook-header, --webhook-secret-file, "
-                        "--webhook-format flags the agent uses)\n");
-        bt_config_free(&cfg);
-        return 2;
-    }
-    bt_alerts_config_t ac;
-    unsigned char *secret;
-    if (config_from_flags(&cfg, &ac, &secret, err, sizeof err) != 0) {
-        fprintf(stderr, "bintail alert-test: %s\n", err);
-        bt_config_free(&cfg);
-        return 2;
-    }
-    int status = 0;
-    for (size_t i = 0; i < cfg.webhooks.n; i++) {
-        long http = 0;
-        if (bt_alerts_test_send(&ac, cfg.webhooks.v[i], err, sizeof err, &http) == 0) {
-            printf("%s: HTTP %ld, ok\n", cfg.webhooks.v[i], http);
-        } else {
-            printf("%s: %s%s\n", cfg.webhooks.v[i], http ? "" : "no answer: ", err);
-            status = 1;
-        }
-    }
-    free(secret);
-    bt_config_free(&cfg);
-    return status;
 }

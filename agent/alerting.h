@@ -13,6 +13,12 @@
 struct bt_pipeline;
 struct bt_throttle;
 
+/* The alerts library's configuration from the --webhook* and --lag-* flags (also for
+ * `bintail alert-test`); *secret (the --webhook-secret-file bytes) is the caller's to free.
+ * 0, or -1 with err. */
+int bt_alerting_config(const bt_config_t *cfg, bt_alerts_config_t *ac, unsigned char **secret, char *err,
+                       size_t errlen);
+
 /* Builds the alerts from --webhook* and --lag-* flags. Returns NULL: with err[0] == 0 when no
  * webhook is configured, or with a message (exit 2) when a setting is wrong. */
 bt_alerts_t *bt_alerting_new(const bt_config_t *cfg, char *err, size_t errlen);

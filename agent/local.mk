@@ -6,7 +6,7 @@ agent_libbtagent_a_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(MARIADB_CFLAGS) $(C
 agent_libbtagent_a_SOURCES = \
 	agent/options.c agent/options_table.c agent/options_help.c agent/options.h \
 	agent/cmd_run.c agent/cmd_ctl.c agent/cmd_decode.c agent/commands.h \
-	agent/control.c agent/control.h agent/alerting.c agent/alerting.h
+	agent/control.c agent/control.h agent/alerting.c agent/alerting.h agent/cmd_alert_test.c
 
 # Everything a program linking the agent library needs, in link order.
 BT_AGENT_LIBS = agent/libbtagent.a alerts/libbtalerts.a throttle/libbtthrottle.a \

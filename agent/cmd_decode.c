@@ -1,9 +1,9 @@
 /* cmd_decode.c: `bintail decode`: reads binlog files offline and prints every row change and
  * DDL as one line through a format (default: bintail's own json lines).
  *
- * It frames events itself (magic "\xfebin", then 19-byte headers and event_size), so it needs
- * nothing but the files; gzip-compressed files are read transparently, in 1 MB blocks
- * (event_blocks.h). Statement-logged DML (INSERT/UPDATE/... as SQL text) has no row images;
+ * It needs nothing but the files: events are framed by the block reader (event_blocks.h) with
+ * the checks every binlog reader shares (binlog_walk.h), and gzip-compressed files are read
+ * transparently, in 1 MB blocks. Statement-logged DML (INSERT/UPDATE/... as SQL text) has no row images;
  * it is printed as an {"op":"statement",...} line rather than dropped, whatever the format.
  *
  * Coordinates (file, pos, row) are those of the daemon (rows_change.h). */
@@ -16,13 +16,13 @@
 
 #include "agent/binlog/binlog.h"
 #include "agent/commands.h"
+#include "agent/source/binlog_walk.h"
 #include "agent/source/event_blocks.h"
 #include "agent/format/format.h"
 #include "agent/options.h"
 #include "lib/lib.h"
 #include "agent/stream/rows_change.h"
 
-#define DECODE_MAX_EVENT ((size_t)1 << 30)
 
 typedef struct decode_state {
     bt_decoder_t *dec;
@@ -261,35 +261,20 @@ static int decode_file(decode_state_t *st, const char *path, bool first, uint64_
     bool fde_seen = false;
     for (;;) {
         if (last && stop && pos >= stop) break;
-        const uint8_t *hdr, *buf;
-        n = bt_event_blocks_peek(&eb, 19, &hdr);
-        if (n < 0) {
-            read_failed(st, gz, pos, n, 19);
-            goto done;
-        }
+        const uint8_t *buf;
+        uint32_t size = 0;
+        char ferr[512];
+        n = bt_event_blocks_event(&eb, st->file, pos, &buf, &size, ferr, sizeof ferr);
         if (n == 0) break; /* a clean end */
-        if (n < 19) {
-            fprintf(stderr, "bintail decode: truncated event at %s:%" PRIu64 " (%ld of 19 header bytes)\n", st->file,
-                    pos, n);
+        if (n == BT_EVENT_BLOCKS_TORN || n == BT_EVENT_BLOCKS_BAD) {
+            fprintf(stderr, "bintail decode: %s\n", ferr);
             goto done;
         }
-        uint32_t size = (uint32_t)hdr[9] | (uint32_t)hdr[10] << 8 | (uint32_t)hdr[11] << 16 | (uint32_t)hdr[12] << 24;
-        uint8_t type = hdr[4];
-        if (size < 19 || size > DECODE_MAX_EVENT) {
-            fprintf(stderr, "bintail decode: %s:%" PRIu64 ": %s: impossible length: event_size %u\n", st->file, pos,
-                    bt_event_type_name(type), size);
-            goto done;
-        }
-        n = bt_event_blocks_take(&eb, size, &buf);
         if (n < 0) {
-            read_failed(st, gz, pos, n, size);
+            read_failed(st, gz, pos, n, size ? size : 19);
             goto done;
         }
-        if ((size_t)n < size) {
-            fprintf(stderr, "bintail decode: truncated event at %s:%" PRIu64 " (%ld of %u bytes)\n", st->file, pos,
-                    n, size);
-            goto done;
-        }
+        uint8_t type = bt_event_type(buf);
         if (bt_decoder_feed(st->dec, buf, size, pos, st->err, sizeof st->err) < 0) {
             fprintf(stderr, "bintail decode: %s\n", st->err);
             goto done;

@@ -58,19 +58,58 @@ static void start_position(const char *dir, const bt_start_pos_t *start, bt_posi
     if (dir) bt_binlog_file_identity(dir, start->file, &out->server_id, &out->file_created);
 }
 
+/* The server id of the binlog files in dir (from their first file), or 0 when none can be read. */
+static uint32_t binlog_server_id(const bt_config_t *cfg, const char *dir) {
+    bt_start_pos_t first;
+    char err[512];
+    uint32_t sid = 0, created;
+    if (bt_start_resolve("earliest", dir, cfg->binlog_index, &first, err, sizeof err) != 0) return 0;
+    if (bt_binlog_file_identity(dir, first.file, &sid, &created) != 0) return 0;
+    return sid;
+}
+
 /* The checkpoint must belong to the binlog we read: same server id and the same file (by its
- * creation time) under that name. A rebuilt replica reuses file names, not creation times. */
-static int check_identity(const char *dir, const bt_position_t *ck, char *err, size_t errlen) {
+ * creation time) under that name; a rebuilt replica reuses file names, not creation times, and
+ * another replica has other files. Such a checkpoint is followed on this server by its GTID
+ * state (the same transactions have other files and offsets here): *start is set and 1
+ * returned, with a log line naming both servers. Without GTIDs it is refused (-1, *rc set).
+ * 0: the checkpoint is this binlog's (a purged file is reported by the source). */
+static int resume_elsewhere(const bt_config_t *cfg, const char *dir, const bt_position_t *ck, bt_start_pos_t *start,
+                            int *rc, char *err, size_t errlen) {
     uint32_t sid, created;
-    if (bt_binlog_file_identity(dir, ck->file, &sid, &created) != 0) return 0; /* purged: the source says so */
-    if (ck->file_created && (created != ck->file_created || sid != ck->server_id)) {
-        snprintf(err, errlen, "the checkpoint is for another binlog: %s was written by server %u at %u, but the "
-                              "file there now by server %u at %u (the replica was rebuilt or this is another "
-                              "server). Start over with --reset-checkpoint (and a new snapshot)",
-                 ck->file, ck->server_id, ck->file_created, sid, created);
-        return -1;
+    bool here = bt_binlog_file_identity(dir, ck->file, &sid, &created) == 0;
+    if (here && (!ck->file_created || (created == ck->file_created && sid == ck->server_id))) return 0;
+    if (!here && (!ck->server_id || (sid = binlog_server_id(cfg, dir)) == 0 || sid == ck->server_id)) return 0;
+    *rc = BT_RUN_OPERATOR;
+    if (!ck->gtid[0]) {
+        if (here)
+            return bt_errf(err, errlen, "the checkpoint is for another binlog: %s was written by server %u at %u, but "
+                           "the file there now by server %u at %u (the replica was rebuilt or this is another "
+                           "server), and it has no GTID state to find its place here (gtid_mode=ON on MySQL). "
+                           "Start over with --reset-checkpoint (and a new snapshot)",
+                           ck->file, ck->server_id, ck->file_created, sid, created);
+        return bt_errf(err, errlen, "the checkpoint is for another binlog: it was written reading server %u (%s), "
+                       "but the binlogs here are server %u's (the replica was rebuilt or this is another server), "
+                       "and it has no GTID state to find its place here (gtid_mode=ON on MySQL). Start over with "
+                       "--reset-checkpoint (and a new snapshot)", ck->server_id, ck->file, sid);
     }
-    return 0;
+    char missing[160] = "";
+    if (!strchr(ck->gtid, ':') &&
+        bt_start_maria_gtids_known(dir, cfg->binlog_index, ck->gtid, missing, sizeof missing) == 0)
+        return bt_errf(err, errlen, "the checkpoint is for another binlog: it was written reading server %u (%s), and "
+                       "its GTID %s is not in the binlogs here (server %u's), so this server does not share its "
+                       "history. Point bintail at a replica of the same primary, or start over with "
+                       "--reset-checkpoint (and a new snapshot)", ck->server_id, ck->file, missing, sid);
+    char spec[BT_GTID_TEXT_MAX + 8];
+    snprintf(spec, sizeof spec, "gtid:%s", ck->gtid);
+    char gerr[BT_GTID_TEXT_MAX + 512];
+    if (bt_start_resolve(spec, dir, cfg->binlog_index, start, gerr, sizeof gerr) != 0)
+        return bt_errf(err, errlen, "the checkpoint was written reading server %u (%s:%llu); following its GTID state "
+                       "on server %u failed: %s", ck->server_id, ck->file, (unsigned long long)ck->pos, sid, gerr);
+    bt_info("the checkpoint was written reading server %u (%s:%llu); this binlog is server %u's: resuming by the "
+            "checkpoint's GTID state at %s:%llu (gtid %s)", ck->server_id, ck->file, (unsigned long long)ck->pos, sid,
+            start->file, (unsigned long long)start->pos, ck->gtid);
+    return 1;
 }
 
 /* The replication source: URL and password from the flags; where to start from the
@@ -277,15 +316,17 @@ int bt_cmd_run(int argc, char **argv) {
         start.pos = at.pos;
         bt_info("snapshot done: streaming from %s:%llu", start.file, (unsigned long long)start.pos);
     } else if (resumed) {
-        if (!repl && check_identity(dir, &ck, err, sizeof err) != 0) {
-            rc = BT_RUN_OPERATOR;
-            goto out;
+        int moved = repl ? 0 : resume_elsewhere(&cfg, dir, &ck, &start, &rc, err, sizeof err);
+        if (moved < 0) goto out;
+        if (moved) {
+            fresh_start = true; /* a checkpoint of this server's files is written at once */
+        } else {
+            memset(&start, 0, sizeof start);
+            snprintf(start.file, sizeof start.file, "%s", ck.file);
+            start.pos = ck.pos;
+            bt_info("resuming from the checkpoint %s:%llu%s%s", ck.file, (unsigned long long)ck.pos,
+                    ck.gtid[0] ? " gtid " : "", ck.gtid);
         }
-        memset(&start, 0, sizeof start);
-        snprintf(start.file, sizeof start.file, "%s", ck.file);
-        start.pos = ck.pos;
-        bt_info("resuming from the checkpoint %s:%llu%s%s", ck.file, (unsigned long long)ck.pos,
-                ck.gtid[0] ? " gtid " : "", ck.gtid);
     } else if (repl) {
         if (resolve_repl_start(&cfg, &start, gtid, sizeof gtid, err, sizeof err) != 0) goto out;
         bt_info("starting at %s (--start %s)", gtid[0] ? gtid : start.file[0] ? start.file : "the first binlog",
@@ -314,8 +355,10 @@ int bt_cmd_run(int argc, char **argv) {
          * transaction must not make the next start choose "latest" again and skip what came. */
         bt_position_t sp;
         start_position(dir, &start, &sp);
-        /* --start gtid:SET: the GTID state begins as SET (everything before the start is in it) */
-        if (!strncmp(cfg.start, "gtid:", 5) && !sp.gtid[0]) snprintf(sp.gtid, sizeof sp.gtid, "%s", cfg.start + 5);
+        /* --start gtid:SET, or a checkpoint followed here by GTID: the GTID state begins as that
+         * set (everything before the start is in it) */
+        if (resumed) snprintf(sp.gtid, sizeof sp.gtid, "%s", ck.gtid);
+        else if (!strncmp(cfg.start, "gtid:", 5)) snprintf(sp.gtid, sizeof sp.gtid, "%s", cfg.start + 5);
         if (bt_pipeline_start_at(pipe, &sp, err, sizeof err) != 0) goto out;
     }
 

@@ -24,6 +24,11 @@ uint64_t bt_start_file_end(const char *dir, const char *file);
  * first transaction the set or position lacks. */
 int bt_start_resolve_gtid(const char *dir, char **files, size_t n, const char *text, bt_start_pos_t *out, char *err,
                           size_t errlen);
+/* Whether every GTID of a MariaDB position (d-s-n,...) is in the binlogs of dir, as a
+ * transaction or in a file's GTID_LIST: then they share its history, and following the
+ * position on them is sound. 1 yes, 0 no (*missing names one), -1 the index cannot be read. */
+int bt_start_maria_gtids_known(const char *dir, const char *index, const char *position, char *missing,
+                               size_t missinglen);
 int bt_start_resolve_maria_gtid(const char *dir, char **files, size_t n, const char *text, bt_start_pos_t *out,
                                 char *err, size_t errlen);
 

@@ -7,6 +7,7 @@
  * lacks GTIDs from before the oldest file here asks for changes that were purged: that needs an
  * operator, and the message lists them. Transactions after the start that the set already holds
  * (a set with holes) are sent again: at least once, never lost. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,5 +190,62 @@ int bt_start_resolve_gtid(const char *dir, char **files, size_t n, const char *t
         rc = resolve_mysql(dir, files, n, text, set, out, err, errlen);
     }
     bt_gtid_set_free(set);
+    return rc;
+}
+
+/* Whether the GTID d-s-n is one of the comma-separated list's elements. */
+static bool in_list(const char *list, const char *gtid) {
+    size_t n = strlen(gtid);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        if (!strncmp(p, gtid, n) && (p[n] == ',' || p[n] == 0 || p[n] == ' ')) return true;
+        p = strchr(p, ',');
+    }
+    return false;
+}
+
+int bt_start_maria_gtids_known(const char *dir, const char *index, const char *position, char *missing,
+                               size_t missinglen) {
+    char idx[PATH_MAX], err[512];
+    char **files = NULL;
+    size_t n = 0;
+    if (index) snprintf(idx, sizeof idx, "%s", index);
+    else if (bt_binlog_index_find(dir, idx, sizeof idx, err, sizeof err) != 0) return -1;
+    if (bt_binlog_index_read(dir, idx, &files, &n, err, sizeof err) != 0) return -1;
+    /* each element of position, found or not */
+    char *want = bt_xstrdup(position);
+    size_t nwant = 1;
+    for (char *c = want; *c; c++) nwant += *c == ',';
+    char **elem = bt_xcalloc(nwant, sizeof *elem);
+    bool *found = bt_xcalloc(nwant, sizeof *found);
+    nwant = 0;
+    for (char *tok = strtok(want, ", "); tok; tok = strtok(NULL, ", ")) elem[nwant++] = tok;
+    size_t left = nwant;
+    for (size_t i = 0; i < n && left; i++) {
+        gtid_walk_t g;
+        if (gwalk_open(&g, dir, files[i], err, sizeof err) != 0) continue;
+        bt_event_t ev;
+        uint64_t pos;
+        while (left && gwalk_next(&g, &ev, &pos, err, sizeof err) == 1) {
+            const char *t = ev.kind == BT_EV_GTID ? ev.u.gtid.text : ev.kind == BT_EV_GTID_LIST ? ev.u.gtid_list.text : NULL;
+            for (size_t k = 0; t && k < nwant; k++)
+                if (!found[k] && (ev.kind == BT_EV_GTID ? !strcmp(t, elem[k]) : in_list(t, elem[k]))) {
+                    found[k] = true;
+                    left--;
+                }
+        }
+        gwalk_close(&g);
+    }
+    for (size_t k = 0; k < nwant && left; k++)
+        if (!found[k]) {
+            snprintf(missing, missinglen, "%s", elem[k]);
+            break;
+        }
+    int rc = left == 0;
+    free(found);
+    free(elem);
+    free(want);
+    for (size_t i = 0; i < n; i++) free(files[i]);
+    free(files);
     return rc;
 }

@@ -76,7 +76,8 @@ const bt_opt_t bt_options[] = {
     {"retry-connect", 0, BT_OPT_DURATION, RUN, OFF(retry_connect_ms), "720m", NULL, 0, 30 * 24 * HOUR_MS, "Source",
      "DURATION", "How long to keep reconnecting to an unreachable server (with backoff) before giving up."},
     {"start", 0, BT_OPT_STR, RUN, OFF(start), "earliest", NULL, 0, 0, "Source", "WHERE",
-     "Where to start when there is no checkpoint: earliest, latest, FILE:POS, gtid:SET or time:YYYY-MM-DDTHH:MM:SSZ."},
+     "Where to start when there is no checkpoint: earliest, latest, FILE:POS, time:YYYY-MM-DDTHH:MM:SSZ, or "
+     "gtid:SET in the server's form (MySQL uuid:1-5:7,... or MariaDB 0-1-100,...): the first transaction SET lacks."},
     {"stop-at-end", 0, BT_OPT_FLAG, RUN, OFF(stop_at_end), NULL, NULL, 0, 0, "Source", NULL,
      "Exit 0 once the current end of the binlog is reached and delivered (backfills, tests)."},
     /* ---- state */

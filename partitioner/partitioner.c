@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Kafka's Utils.murmur2 (clients/.../common/utils/Utils.java). Java does the arithmetic on signed
  * 32-bit ints with wrap-around and uses >>> (logical shift); uint32_t gives the same bits without
@@ -140,7 +141,8 @@ static int bt_partition_parse_columns(const char *text, const char *list, bt_par
             return -1;
         }
         for (size_t j = 0; j < i; j++) {
-            if (strlen(out->columns[j]) == len && memcmp(out->columns[j], p, len) == 0) {
+            /* MySQL column names are case-insensitive: "id,ID" names one column twice */
+            if (strlen(out->columns[j]) == len && strncasecmp(out->columns[j], p, len) == 0) {
                 snprintf(err, errlen, "--partition-by '%.*s%s': column '%.*s' is listed twice",
                          BT_QUOTE(text), (int)len, p);
                 return -1;

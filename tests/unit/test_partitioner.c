@@ -221,6 +221,7 @@ static void test_parse(void) {
         {"column:a,", "empty column name (column 2)", "column:NAME"},
         {"column:a, b", "' b'", "whitespace"},
         {"column:a,b,a", "'a' is listed twice", "column:a,b,a"},
+        {"column:id,ID", "'ID' is listed twice", "column:id,ID"}, /* names are case-insensitive */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';

@@ -6,10 +6,12 @@
  * readers each need the same read view: FLUSH TABLES WITH READ LOCK, start every transaction,
  * read the position, UNLOCK TABLES (the time held is logged). MySQL: performance_schema.
  * log_status read before and after starting the transactions; equal readings mean nothing
- * committed in between, so the read views match that position. Otherwise (no log_status, no
- * BACKUP_ADMIN, or a busy server three times in a row) the brief global read lock. The point is
+ * committed in between, so the read views match that position; a busy server is tried again
+ * for up to 10 s. Otherwise (no log_status, no BACKUP_ADMIN, or still busy) the brief global
+ * read lock, which needs RELOAD. The point is
  * then checked against the binlog bintail streams from: the same server and file. */
 #include <errmsg.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,6 +22,9 @@
 #include "agent/snapshot/internal.h"
 #include "agent/source/startpos.h"
 #include "lib/lib.h"
+
+/* How long MySQL's lock-free point is tried on a busy server before the global read lock. */
+#define BT_SNAP_POINT_TRY_MS 10000
 
 /* ---------------------------------------------------------------- read views and positions */
 
@@ -72,7 +77,25 @@ static int mysql_master_pos(bt_snap_conn_t *c, bt_position_t *pt, char *err, siz
 
 /* MySQL: performance_schema.log_status's binlog file and position ({"binary_log_file": ...,
  * "binary_log_position": ...} in its LOCAL column). 1 = not available (err says why). */
-static int mysql_log_status(bt_snap_conn_t *c, char *file, size_t flen, uint64_t *pos, char *err, size_t errlen) {
+/* The JSON string member key of text, unescaped enough for a GTID set (no quotes inside;
+ * MySQL writes its newlines as \n), into out; "" when absent. */
+static void json_member(const char *text, const char *key, char *out, size_t outlen) {
+    out[0] = 0;
+    const char *k = strstr(text, key);
+    const char *q = k ? strchr(k + strlen(key), '"') : NULL;
+    size_t o = 0;
+    for (const char *p = q ? q + 1 : NULL; p && *p && *p != '"' && o + 1 < outlen; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            continue; /* \n and the like: nothing a GTID set needs */
+        }
+        out[o++] = *p;
+    }
+    out[o] = 0;
+}
+
+static int mysql_log_status(bt_snap_conn_t *c, char *file, size_t flen, uint64_t *pos, char *gtid, size_t gtidlen,
+                            char *err, size_t errlen) {
     MYSQL_RES *res = bt_snap_query(c, "SELECT LOCAL FROM performance_schema.log_status", "performance_schema.log_status",
                                    err, errlen);
     if (!res) return mysql_errno(c->m) == CR_SERVER_LOST || mysql_errno(c->m) == CR_SERVER_GONE_ERROR ? -1 : 1;
@@ -90,6 +113,8 @@ static int mysql_log_status(bt_snap_conn_t *c, char *file, size_t flen, uint64_t
             snprintf(file, flen, "%.*s", (int)(e - f - 1), f + 1);
             *pos = strtoull(p + 1, NULL, 10);
             rc = file[0] ? 0 : 1;
+            /* the executed GTID set at that position (read in the same lock), for the GTID state */
+            if (gtid) json_member(local, "\"gtid_executed\"", gtid, gtidlen);
         }
     }
     mysql_free_result(res);
@@ -101,6 +126,7 @@ static int mysql_log_status(bt_snap_conn_t *c, char *file, size_t flen, uint64_t
  * held longer while --snapshot-max-qps waits (unless they do not fit in one second of it). */
 static int lock_point(bt_snap_run_t *run, char *err, size_t errlen) {
     bt_snap_conn_t *c0 = &run->workers[0].conn;
+    run->point.gtid[0] = 0; /* not read under the lock: the GTID state comes from the stream */
     if (exec_str(c0, "SET SESSION lock_wait_timeout = 60", "the global read lock", err, errlen) != 0) return -1;
     unsigned k = (unsigned)run->nworkers + 3;
     uint64_t ticket;
@@ -157,11 +183,17 @@ int bt_snap_take_point(bt_snap_run_t *run, char *err, size_t errlen) {
                 run->point.file, run->point.pos);
         return 0;
     }
-    /* MySQL: the position around starting the transactions must not move. */
-    for (int attempt = 0; attempt < 3; attempt++) {
+    /* MySQL: the position around starting the transactions must not move. A busy server moves
+     * it often: try again after a short, growing, jittered pause (the readers' starts then fall
+     * between two commits sooner or later) for up to BT_SNAP_POINT_TRY_MS before the lock. */
+    int64_t give_up = bt_mono_ms() + BT_SNAP_POINT_TRY_MS;
+    int attempt;
+    for (attempt = 0; attempt == 0 || bt_mono_ms() < give_up; attempt++) {
+        if (attempt > 0) usleep((useconds_t)((1000 << (attempt < 6 ? attempt : 6)) + rand() % 1000));
+        if (bt_snap_pace_stopped(&run->pace)) return bt_errf(err, errlen, "stopped");
         char f1[256], f2[256];
         uint64_t p1 = 0, p2 = 0;
-        int r = mysql_log_status(c0, f1, sizeof f1, &p1, err, errlen);
+        int r = mysql_log_status(c0, f1, sizeof f1, &p1, run->point.gtid, sizeof run->point.gtid, err, errlen);
         if (r < 0) return -1;
         if (r > 0) {
             bt_info("snapshot: %s; using the brief global read lock instead", err);
@@ -169,7 +201,7 @@ int bt_snap_take_point(bt_snap_run_t *run, char *err, size_t errlen) {
         }
         for (int i = 0; i < run->nworkers; i++)
             if (start_txn(&run->workers[i].conn, err, errlen) != 0) return -1;
-        if (mysql_log_status(c0, f2, sizeof f2, &p2, err, errlen) != 0) return -1;
+        if (mysql_log_status(c0, f2, sizeof f2, &p2, NULL, 0, err, errlen) != 0) return -1;
         if (!strcmp(f1, f2) && p1 == p2) {
             snprintf(run->point.file, sizeof run->point.file, "%s", f1);
             run->point.pos = p1;
@@ -180,7 +212,8 @@ int bt_snap_take_point(bt_snap_run_t *run, char *err, size_t errlen) {
         for (int i = 0; i < run->nworkers; i++)
             if (exec_str(&run->workers[i].conn, "ROLLBACK", "the consistent snapshot", err, errlen) != 0) return -1;
     }
-    bt_info("snapshot: the binlog moved while the readers started, three times: using the brief global read lock");
+    bt_info("snapshot: the binlog moved each time the readers started (%d tries in %d s): using the brief global "
+            "read lock", attempt, BT_SNAP_POINT_TRY_MS / 1000);
     return lock_point(run, err, errlen);
 }
 

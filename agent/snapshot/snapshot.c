@@ -304,8 +304,8 @@ int bt_snapshot_run(const bt_snapshot_opts_t *o, bt_pipeline_t *p, bt_position_t
             goto out;
         }
     }
+    run->point.gtid[0] = 0; /* MySQL's lock-free point sets it: the executed set at the position */
     if (bt_snap_take_point(run, err, errlen) != 0) goto out;
-    run->point.gtid[0] = 0;
     run->point.commit_ts_ms = 0;
     if (bt_snap_check_point(run, err, errlen) != 0) goto out;
     if (list_tables(run, err, errlen) != 0) goto out;

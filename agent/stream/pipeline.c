@@ -338,6 +338,8 @@ int bt_pipeline_snapshot_row(bt_pipeline_t *p, const bt_table_t *t, const bt_row
 }
 
 int bt_pipeline_chunk_end(bt_pipeline_t *p, const bt_position_t *progress, char *err, size_t errlen) {
+    /* the snapshot point's GTID state (MySQL: the executed set there) is where the stream's begins */
+    if (progress->gtid[0] && bt_gtid_set_empty(p->gtid_state)) bt_pl_gtid_seed(p, progress->gtid);
     if (!p->in_txn) bt_pipeline_chunk_begin(p);
     p->in_txn = false;
     if (bt_pl_track_end(p, progress) != 0) {

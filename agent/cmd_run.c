@@ -112,6 +112,59 @@ static int resume_elsewhere(const bt_config_t *cfg, const char *dir, const bt_po
     return 1;
 }
 
+/* The id of the server --mysql names and whether it is MariaDB: 0, or -1 with err. */
+static int repl_server_identity(const bt_config_t *cfg, uint32_t *sid, bool *mariadb, char *err, size_t errlen) {
+    bt_mysql_url_t url;
+    char *password = NULL;
+    if (bt_mysql_url_parse(cfg->mysql_url, &url, err, errlen) != 0 ||
+        bt_mysql_password(cfg->mysql_password_file, &password, err, errlen) != 0)
+        return -1;
+    MYSQL *m = bt_mysql_connect(&url, password, 10, err, errlen);
+    free(password);
+    if (!m) return -1;
+    int rc = -1;
+    MYSQL_RES *res = mysql_query(m, "SELECT @@server_id, VERSION()") == 0 ? mysql_store_result(m) : NULL;
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    if (row && row[0] && row[1]) {
+        *sid = (uint32_t)strtoul(row[0], NULL, 10);
+        *mariadb = strstr(row[1], "MariaDB") != NULL;
+        rc = 0;
+    } else {
+        bt_errf(err, errlen, "--mysql: SELECT @@server_id failed: %s", mysql_error(m));
+    }
+    if (res) mysql_free_result(res);
+    mysql_close(m);
+    return rc;
+}
+
+/* The replication source's check of a checkpoint: it must be of the server --mysql reads (the
+ * file:pos of another server's binlog names other transactions). A MariaDB checkpoint with a
+ * GTID position is followed on the new server by it (*gtid set, 1 returned); otherwise -1 (*rc
+ * set) with the reason; 0 when the checkpoint is this server's. */
+static int repl_resume_elsewhere(const bt_config_t *cfg, const bt_position_t *ck, char *gtid, size_t gtidlen,
+                                 int *rc, char *err, size_t errlen) {
+    uint32_t sid = 0;
+    bool mariadb = false;
+    if (!ck->server_id) return 0;
+    if (repl_server_identity(cfg, &sid, &mariadb, err, errlen) != 0) return -1; /* exit 1: try again */
+    if (sid == ck->server_id) return 0;
+    *rc = BT_RUN_OPERATOR;
+    if (!ck->gtid[0])
+        return bt_errf(err, errlen, "the checkpoint is for another binlog: it was written reading server %u (%s:%llu), "
+                       "but --mysql is server %u, and it has no GTID state to find its place there. Start over "
+                       "with --reset-checkpoint (and a new snapshot)", ck->server_id, ck->file,
+                       (unsigned long long)ck->pos, sid);
+    if (!mariadb || strchr(ck->gtid, ':'))
+        return bt_errf(err, errlen, "the checkpoint was written reading server %u (%s:%llu), but --mysql is server %u: "
+                       "following a MySQL GTID set to another server is done by the file source (--binlog-dir on "
+                       "that server's host); over replication, start over with --reset-checkpoint", ck->server_id,
+                       ck->file, (unsigned long long)ck->pos, sid);
+    snprintf(gtid, gtidlen, "%s", ck->gtid);
+    bt_info("the checkpoint was written reading server %u (%s:%llu); --mysql is server %u: resuming by the "
+            "checkpoint's GTID position %s", ck->server_id, ck->file, (unsigned long long)ck->pos, sid, ck->gtid);
+    return 1;
+}
+
 /* The replication source: URL and password from the flags; where to start from the
  * checkpoint or --start (FILE:POS, gtid:, earliest, latest). */
 static bt_source_t *open_repl_source(const bt_config_t *cfg, const bt_start_pos_t *start, const char *gtid,
@@ -264,7 +317,7 @@ int bt_cmd_run(int argc, char **argv) {
         resumed = r == 1;
     }
     bool repl = !strcmp(cfg.source, "replication");
-    char gtid[512] = "";
+    char gtid[BT_GTID_TEXT_MAX] = "";
     dir = bt_config_binlog_dir(&cfg, dirbuf, sizeof dirbuf);
     /* --max-rps, --max-mbps, --snapshot-max-* and --throttle-burst, already in the throttle's
      * units (bt_limits); the stream waits on it in stream/emit.c, the snapshot in snapshot/conn.c */
@@ -316,9 +369,12 @@ int bt_cmd_run(int argc, char **argv) {
         start.pos = at.pos;
         bt_info("snapshot done: streaming from %s:%llu", start.file, (unsigned long long)start.pos);
     } else if (resumed) {
-        int moved = repl ? 0 : resume_elsewhere(&cfg, dir, &ck, &start, &rc, err, sizeof err);
+        int moved = repl ? repl_resume_elsewhere(&cfg, &ck, gtid, sizeof gtid, &rc, err, sizeof err)
+                         : resume_elsewhere(&cfg, dir, &ck, &start, &rc, err, sizeof err);
         if (moved < 0) goto out;
-        if (moved) {
+        if (moved && repl) {
+            memset(&start, 0, sizeof start); /* by GTID: the server finds the place */
+        } else if (moved) {
             fresh_start = true; /* a checkpoint of this server's files is written at once */
         } else {
             memset(&start, 0, sizeof start);

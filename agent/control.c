@@ -88,7 +88,7 @@ static void handle_throttle(bt_control_t *c, char *args, bt_buf_t *out) {
 
 static void handle_status(bt_control_t *c, bt_buf_t *out) {
     bt_pipeline_stats_t *s = bt_pipeline_stats(c->in.pipeline);
-    char file[256], gtid[512];
+    char file[256], gtid[2048]; /* BT_GTID_TEXT_MAX */
     uint64_t pos;
     bt_pipeline_position(c->in.pipeline, file, sizeof file, &pos, gtid, sizeof gtid);
     bt_throttle_stats_t ts;

@@ -49,6 +49,22 @@ replica_of ra primary
 replica_of rb primary
 scenario mariadb primary ra rb wait_replica
 
+# The replication source checks the checkpoint's server too, and follows a MariaDB position.
+rstate=$BT_TMP/state-repl
+repl() {
+  "$BINTAIL" --source replication --mysql "mysql://root@127.0.0.1:$1" --server-id 4242 --snapshot never \
+    --sink "file:$2" --state-dir "$rstate" --include "$db\\.t" --stop-at-end
+}
+repl "$ra_PORT" "$BT_TMP/r1.jsonl" >"$BT_TMP/r1.log" 2>&1
+ok $? "replication source: a run on replica ra" || tail -3 "$BT_TMP/r1.log"
+for i in $(seq 61 65); do sql primary "INSERT INTO $db.t VALUES ($i, 'repl');"; done
+wait_replica ra primary; wait_replica rb primary
+repl "$rb_PORT" "$BT_TMP/r2.jsonl" >"$BT_TMP/r2.log" 2>&1
+ok $? "replication source: the same checkpoint on replica rb" || tail -3 "$BT_TMP/r2.log"
+is "$(ids "$BT_TMP/r2.jsonl" | tr '\n' ' ')" "61 62 63 64 65 " "replication source: it reads on at row 61"
+grep -q "resuming by the checkpoint's GTID position" "$BT_TMP/r2.log"
+ok $? "replication source: a log line names both servers: $(grep -m1 'resuming by' "$BT_TMP/r2.log" | cut -c1-160)"
+
 # Without a GTID state, another server's checkpoint is refused and the message says why.
 nogtid=$BT_TMP/state-nogtid
 mkdir -p "$nogtid"

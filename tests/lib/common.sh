@@ -24,7 +24,7 @@ bt_cleanup() {
   [ "$BASHPID" = "$BT_MAIN_PID" ] || return 0
   for pid in "${BT_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${BT_PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done  # mysqld may take 10 s
     kill -KILL "$pid" 2>/dev/null
   done
   if [ "${BT_KEEP_TMP:-0}" = 1 ] || [ "$_tap_fail" -gt 0 ]; then

@@ -40,7 +40,8 @@ static int ctl_main(int argc, char **argv, bt_cmd_id_t cmd) {
     request_line(&cfg, cmd == BT_CMD_THROTTLE, &line);
     char answer[8192];
     rc = 1;
-    if (line.failed) fprintf(stderr, "bintail %s: out of memory\n", name);
+    if (line.failed)
+        fprintf(stderr, "bintail %s: out of memory\n", name);
     else if (bt_control_request(cfg.state_dir, line.p, answer, sizeof answer, err, sizeof err) != 0)
         fprintf(stderr, "bintail %s: %s\n", name, err);
     else {

@@ -23,7 +23,6 @@
 #include "lib/lib.h"
 #include "agent/stream/rows_change.h"
 
-
 typedef struct decode_state {
     bt_decoder_t *dec;
     bt_format_t *fmt;

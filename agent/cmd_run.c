@@ -83,32 +83,40 @@ static int resume_elsewhere(const bt_config_t *cfg, const char *dir, const bt_po
     *rc = BT_RUN_OPERATOR;
     if (!ck->gtid[0]) {
         if (here)
-            return bt_errf(err, errlen, "the checkpoint is for another binlog: %s was written by server %u at %u, but "
+            return bt_errf(err, errlen,
+                           "the checkpoint is for another binlog: %s was written by server %u at %u, but "
                            "the file there now by server %u at %u (the replica was rebuilt or this is another "
                            "server), and it has no GTID state to find its place here (gtid_mode=ON on MySQL). "
                            "Start over with --reset-checkpoint (and a new snapshot)",
                            ck->file, ck->server_id, ck->file_created, sid, created);
-        return bt_errf(err, errlen, "the checkpoint is for another binlog: it was written reading server %u (%s), "
+        return bt_errf(err, errlen,
+                       "the checkpoint is for another binlog: it was written reading server %u (%s), "
                        "but the binlogs here are server %u's (the replica was rebuilt or this is another server), "
                        "and it has no GTID state to find its place here (gtid_mode=ON on MySQL). Start over with "
-                       "--reset-checkpoint (and a new snapshot)", ck->server_id, ck->file, sid);
+                       "--reset-checkpoint (and a new snapshot)",
+                       ck->server_id, ck->file, sid);
     }
     char missing[160] = "";
     if (!strchr(ck->gtid, ':') &&
         bt_start_maria_gtids_known(dir, cfg->binlog_index, ck->gtid, missing, sizeof missing) == 0)
-        return bt_errf(err, errlen, "the checkpoint is for another binlog: it was written reading server %u (%s), and "
+        return bt_errf(err, errlen,
+                       "the checkpoint is for another binlog: it was written reading server %u (%s), and "
                        "its GTID %s is not in the binlogs here (server %u's), so this server does not share its "
                        "history. Point bintail at a replica of the same primary, or start over with "
-                       "--reset-checkpoint (and a new snapshot)", ck->server_id, ck->file, missing, sid);
+                       "--reset-checkpoint (and a new snapshot)",
+                       ck->server_id, ck->file, missing, sid);
     char spec[BT_GTID_TEXT_MAX + 8];
     snprintf(spec, sizeof spec, "gtid:%s", ck->gtid);
     char gerr[BT_GTID_TEXT_MAX + 512];
     if (bt_start_resolve(spec, dir, cfg->binlog_index, start, gerr, sizeof gerr) != 0)
-        return bt_errf(err, errlen, "the checkpoint was written reading server %u (%s:%llu); following its GTID state "
-                       "on server %u failed: %s", ck->server_id, ck->file, (unsigned long long)ck->pos, sid, gerr);
+        return bt_errf(err, errlen,
+                       "the checkpoint was written reading server %u (%s:%llu); following its GTID state "
+                       "on server %u failed: %s",
+                       ck->server_id, ck->file, (unsigned long long)ck->pos, sid, gerr);
     bt_info("the checkpoint was written reading server %u (%s:%llu); this binlog is server %u's: resuming by the "
-            "checkpoint's GTID state at %s:%llu (gtid %s)", ck->server_id, ck->file, (unsigned long long)ck->pos, sid,
-            start->file, (unsigned long long)start->pos, ck->gtid);
+            "checkpoint's GTID state at %s:%llu (gtid %s)",
+            ck->server_id, ck->file, (unsigned long long)ck->pos, sid, start->file, (unsigned long long)start->pos,
+            ck->gtid);
     return 1;
 }
 
@@ -141,8 +149,8 @@ static int repl_server_identity(const bt_config_t *cfg, uint32_t *sid, bool *mar
  * file:pos of another server's binlog names other transactions). A MariaDB checkpoint with a
  * GTID position is followed on the new server by it (*gtid set, 1 returned); otherwise -1 (*rc
  * set) with the reason; 0 when the checkpoint is this server's. */
-static int repl_resume_elsewhere(const bt_config_t *cfg, const bt_position_t *ck, char *gtid, size_t gtidlen,
-                                 int *rc, char *err, size_t errlen) {
+static int repl_resume_elsewhere(const bt_config_t *cfg, const bt_position_t *ck, char *gtid, size_t gtidlen, int *rc,
+                                 char *err, size_t errlen) {
     uint32_t sid = 0;
     bool mariadb = false;
     if (!ck->server_id) return 0;
@@ -150,18 +158,21 @@ static int repl_resume_elsewhere(const bt_config_t *cfg, const bt_position_t *ck
     if (sid == ck->server_id) return 0;
     *rc = BT_RUN_OPERATOR;
     if (!ck->gtid[0])
-        return bt_errf(err, errlen, "the checkpoint is for another binlog: it was written reading server %u (%s:%llu), "
+        return bt_errf(err, errlen,
+                       "the checkpoint is for another binlog: it was written reading server %u (%s:%llu), "
                        "but --mysql is server %u, and it has no GTID state to find its place there. Start over "
-                       "with --reset-checkpoint (and a new snapshot)", ck->server_id, ck->file,
-                       (unsigned long long)ck->pos, sid);
+                       "with --reset-checkpoint (and a new snapshot)",
+                       ck->server_id, ck->file, (unsigned long long)ck->pos, sid);
     if (!mariadb || strchr(ck->gtid, ':'))
-        return bt_errf(err, errlen, "the checkpoint was written reading server %u (%s:%llu), but --mysql is server %u: "
+        return bt_errf(err, errlen,
+                       "the checkpoint was written reading server %u (%s:%llu), but --mysql is server %u: "
                        "following a MySQL GTID set to another server is done by the file source (--binlog-dir on "
-                       "that server's host); over replication, start over with --reset-checkpoint", ck->server_id,
-                       ck->file, (unsigned long long)ck->pos, sid);
+                       "that server's host); over replication, start over with --reset-checkpoint",
+                       ck->server_id, ck->file, (unsigned long long)ck->pos, sid);
     snprintf(gtid, gtidlen, "%s", ck->gtid);
     bt_info("the checkpoint was written reading server %u (%s:%llu); --mysql is server %u: resuming by the "
-            "checkpoint's GTID position %s", ck->server_id, ck->file, (unsigned long long)ck->pos, sid, ck->gtid);
+            "checkpoint's GTID position %s",
+            ck->server_id, ck->file, (unsigned long long)ck->pos, sid, ck->gtid);
     return 1;
 }
 
@@ -413,8 +424,10 @@ int bt_cmd_run(int argc, char **argv) {
         start_position(dir, &start, &sp);
         /* --start gtid:SET, or a checkpoint followed here by GTID: the GTID state begins as that
          * set (everything before the start is in it) */
-        if (resumed) snprintf(sp.gtid, sizeof sp.gtid, "%s", ck.gtid);
-        else if (!strncmp(cfg.start, "gtid:", 5)) snprintf(sp.gtid, sizeof sp.gtid, "%s", cfg.start + 5);
+        if (resumed)
+            snprintf(sp.gtid, sizeof sp.gtid, "%s", ck.gtid);
+        else if (!strncmp(cfg.start, "gtid:", 5))
+            snprintf(sp.gtid, sizeof sp.gtid, "%s", cfg.start + 5);
         if (bt_pipeline_start_at(pipe, &sp, err, sizeof err) != 0) goto out;
     }
 

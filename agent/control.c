@@ -62,8 +62,10 @@ static void handle_throttle(bt_control_t *c, char *args, bt_buf_t *out) {
     for (char *tok = strtok_r(args, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
         char *eq = strchr(tok, '=');
         const bt_limit_t *l = eq ? bt_limit_find(tok, (size_t)(eq - tok)) : NULL;
-        if (!eq) snprintf(err, sizeof err, "bad limit '%s': expected NAME=NUMBER (0 = unlimited)", tok);
-        else if (!l) snprintf(err, sizeof err, "unknown limit '%.*s'", (int)(eq - tok), tok);
+        if (!eq)
+            snprintf(err, sizeof err, "bad limit '%s': expected NAME=NUMBER (0 = unlimited)", tok);
+        else if (!l)
+            snprintf(err, sizeof err, "unknown limit '%.*s'", (int)(eq - tok), tok);
         if (!l || bt_limit_parse(&lim, l, eq + 1, err, sizeof err) != 0) {
             answer_error(out, err);
             return;
@@ -131,7 +133,8 @@ static void serve_one(bt_control_t *c, int fd) {
     bt_buf_init(&out, 1 << 16);
     if (!strncmp(req, "throttle", 8) && (req[8] == 0 || req[8] == ' ')) handle_throttle(c, req + 8, &out);
     else if (!strcmp(req, "status")) handle_status(c, &out);
-    else answer_error(&out, "unknown request; expected 'throttle ...' or 'status'");
+    else
+        answer_error(&out, "unknown request; expected 'throttle ...' or 'status'");
     bt_buf_putc(&out, '\n');
     ssize_t w = write(fd, out.p, out.len);
     (void)w;

@@ -79,8 +79,10 @@ void bt_opt_choices_text(const bt_opt_choices_t *c, char *buf, size_t len) {
     size_t n = 0;
     buf[0] = 0;
     for (const char *p = c->list; *p && n + 3 < len; p++) {
-        if (*p == '|') n += (size_t)snprintf(buf + n, len - n, ", ");
-        else buf[n++] = *p, buf[n] = 0;
+        if (*p == '|')
+            n += (size_t)snprintf(buf + n, len - n, ", ");
+        else
+            buf[n++] = *p, buf[n] = 0;
     }
 }
 
@@ -89,8 +91,10 @@ void bt_opt_describe(const bt_opt_t *o, char *buf, size_t len) {
     switch (o->kind) {
     case BT_OPT_INT:
     case BT_OPT_DOUBLE:
-        if (o->max >= BT_OPT_UNBOUNDED) snprintf(buf, len, "a number >= %g", o->min);
-        else snprintf(buf, len, "a number from %g to %g", o->min, o->max);
+        if (o->max >= BT_OPT_UNBOUNDED)
+            snprintf(buf, len, "a number >= %g", o->min);
+        else
+            snprintf(buf, len, "a number from %g to %g", o->min, o->max);
         break;
     case BT_OPT_LIMIT: snprintf(buf, len, "a number >= 0 (0 = unlimited)"); break;
     case BT_OPT_DURATION:
@@ -266,10 +270,14 @@ static const bt_opt_t *lookup(const bt_command_t *c, const char *a, const char *
 
 /* --help, --version, --help-markdown: 1 if a was one of them (and it was printed). */
 static int info_flag(const bt_command_t *c, const char *a) {
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) bt_config_print_help(c->id);
-    else if (!strcmp(a, "--version") || !strcmp(a, "-V")) printf("bintail %s\n", PACKAGE_VERSION);
-    else if (!strcmp(a, "--help-markdown")) bt_config_print_markdown();
-    else return 0;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+        bt_config_print_help(c->id);
+    else if (!strcmp(a, "--version") || !strcmp(a, "-V"))
+        printf("bintail %s\n", PACKAGE_VERSION);
+    else if (!strcmp(a, "--help-markdown"))
+        bt_config_print_markdown();
+    else
+        return 0;
     return 1;
 }
 

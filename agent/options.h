@@ -83,8 +83,8 @@ typedef struct bt_config {
     char *log_level;
     char *log_file;
     /* bintail decode */
-    int64_t decode_start;    /* byte offset in the first file; 0 = from its start */
-    int64_t decode_stop;     /* byte offset in the last file; 0 = to its end */
+    int64_t decode_start; /* byte offset in the first file; 0 = from its start */
+    int64_t decode_stop;  /* byte offset in the last file; 0 = to its end */
     bool no_checksum_verify;
 } bt_config_t;
 
@@ -100,15 +100,15 @@ typedef enum bt_cmd_id {
 } bt_cmd_id_t;
 
 typedef struct bt_command {
-    const char *name;      /* as typed after "bintail" */
+    const char *name; /* as typed after "bintail" */
     bt_cmd_id_t id;
-    unsigned accepts;      /* the rows it parses: its own id, and for alert-test also run's, so the
+    unsigned accepts;                   /* the rows it parses: its own id, and for alert-test also run's, so the
                               agent's own command line works after "bintail alert-test" */
     int (*main)(int argc, char **argv); /* argv[0] is the subcommand name; returns the exit status */
-    const char *args;      /* what follows the flags in its usage line, e.g. "FILE..." */
-    const char *summary;   /* one line, for bintail --help */
-    const char *about;     /* a paragraph for bintail COMMAND --help; NULL for run */
-    const char *exits;     /* its exit statuses */
+    const char *args;                   /* what follows the flags in its usage line, e.g. "FILE..." */
+    const char *summary;                /* one line, for bintail --help */
+    const char *about;                  /* a paragraph for bintail COMMAND --help; NULL for run */
+    const char *exits;                  /* its exit statuses */
 } bt_command_t;
 
 extern const bt_command_t bt_commands[];
@@ -136,8 +136,8 @@ typedef enum bt_opt_kind {
 /* The values of a BT_OPT_CHOICE flag. An entry "prefix:WORD" (file:PATH, column:NAME[,NAME...])
  * accepts "prefix:" followed by any non-empty text; the others must match exactly. */
 typedef struct bt_opt_choices {
-    const char *list;   /* '|'-separated; shown in --help, the README and errors as "a, b, c" */
-    bool any_case;      /* accept FORMAT as well as format; stored as the list spells it */
+    const char *list; /* '|'-separated; shown in --help, the README and errors as "a, b, c" */
+    bool any_case;    /* accept FORMAT as well as format; stored as the list spells it */
     /* Checks a value the list accepts further (e.g. the column names of column:NAME,...);
      * returns -1 with a message that names the flag. NULL = none. */
     int (*check)(const char *value, char *err, size_t errlen);
@@ -201,7 +201,7 @@ const char *bt_config_binlog_dir(const bt_config_t *cfg, char *buf, size_t len);
 typedef struct bt_limit {
     const char *flag;
     const char *json;
-    size_t field;       /* offsetof(bt_throttle_limits_t, ...) */
+    size_t field; /* offsetof(bt_throttle_limits_t, ...) */
     double scale;
 } bt_limit_t;
 

@@ -9,7 +9,8 @@
 
 static void flag_label(const bt_opt_t *o, char *buf, size_t len) {
     if (o->short_name)
-        snprintf(buf, len, "-%c, --%s%s%s", o->short_name, o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+        snprintf(buf, len, "-%c, --%s%s%s", o->short_name, o->name, o->metavar ? " " : "",
+                 o->metavar ? o->metavar : "");
     else
         snprintf(buf, len, "--%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
 }
@@ -70,8 +71,10 @@ void bt_config_print_help(bt_cmd_id_t cmd) {
 /* Markdown table cells cannot hold a bare '|'. */
 static void md_cell(const char *text) {
     for (const char *p = text; *p; p++) {
-        if (*p == '|') fputs("\\|", stdout);
-        else putchar(*p);
+        if (*p == '|')
+            fputs("\\|", stdout);
+        else
+            putchar(*p);
     }
 }
 
@@ -117,8 +120,10 @@ static void md_flag(const bt_opt_t *o) {
     if (o->kind == BT_OPT_CHOICE) {
         printf(" One of: `");
         for (const char *p = o->choices->list; *p; p++) {
-            if (*p == '|') printf("`, `");
-            else putchar(*p);
+            if (*p == '|')
+                printf("`, `");
+            else
+                putchar(*p);
         }
         printf("`.");
     }

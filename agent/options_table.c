@@ -8,14 +8,14 @@
 
 #define OFF(field) offsetof(bt_config_t, field)
 #define LIM(field) offsetof(bt_throttle_limits_t, field)
-#define HOUR_MS (3600.0 * 1000)
+#define HOUR_MS    (3600.0 * 1000)
 
 /* Which subcommands take a flag. */
-#define RUN BT_CMD_RUN
-#define DECODE BT_CMD_DECODE
-#define CTL (BT_CMD_STATUS | BT_CMD_THROTTLE)
+#define RUN      BT_CMD_RUN
+#define DECODE   BT_CMD_DECODE
+#define CTL      (BT_CMD_STATUS | BT_CMD_THROTTLE)
 #define THROTTLE BT_CMD_THROTTLE
-#define ALERT BT_CMD_ALERT_TEST
+#define ALERT    BT_CMD_ALERT_TEST
 
 #define CHOICES(list) (&(const bt_opt_choices_t){list, false, NULL})
 
@@ -33,8 +33,7 @@ const bt_command_t bt_commands[] = {
      "Asks the agent running with that state directory for its position, lag and counters, and\n"
      "prints its answer (one line of JSON).",
      "Exit status: 0 ok, 1 no agent answered, or it refused the request, 2 bad flags."},
-    {"throttle", BT_CMD_THROTTLE, BT_CMD_THROTTLE, bt_cmd_throttle, "",
-     "change a running agent's limits, or show them",
+    {"throttle", BT_CMD_THROTTLE, BT_CMD_THROTTLE, bt_cmd_throttle, "", "change a running agent's limits, or show them",
      "Changes the limits of the agent running with that state directory (0 = unlimited); they\n"
      "apply within a second; those not given stay as they are. Without limits, prints the limits\n"
      "in force.",

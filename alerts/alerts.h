@@ -147,7 +147,6 @@ bt_alerts_t *bt_alerts_new(const bt_alerts_config_t *cfg, char *err, size_t errl
 /* Aborts transfers in flight, counts what is still queued as dropped, frees everything. */
 void bt_alerts_free(bt_alerts_t *a);
 
-
 /* Runs the rules (lag, sink_down) on this state and queues what they decide: a first firing,
  * a severity change, a reminder once per alert_interval while firing, a resolved when the
  * condition clears. Also remembers the source position for later raises. Never blocks on I/O. */

@@ -55,8 +55,7 @@ static void bt_body_seconds(bt_jw_t *w, int64_t ms) {
     unsigned frac = (unsigned)(u % 1000);
     if (frac) {
         n += snprintf(num + n, sizeof num - (size_t)n, ".%03u", frac);
-        while (num[n - 1] == '0')
-            n--;
+        while (num[n - 1] == '0') n--;
     }
     bt_jw_raw(w, num, (size_t)n);
 }
@@ -73,8 +72,8 @@ static void bt_body_str_or_null(bt_jw_t *w, const char *key, const char *s) {
 
 static const char *const bt_body_sev[] = {"INFO", "WARNING", "CRITICAL"};
 
-static void bt_body_json(bt_buf_t *b, const bt_alerts_config_t *cfg,
-                         const bt_alerts_notification_t *n, int64_t sent_at_ms) {
+static void bt_body_json(bt_buf_t *b, const bt_alerts_config_t *cfg, const bt_alerts_notification_t *n,
+                         int64_t sent_at_ms) {
     char ts[40];
     bt_jw_t w;
     bt_jw_init(&w, b);
@@ -129,14 +128,15 @@ static void bt_body_slack_text(bt_buf_t *t, const char *s) {
         case '&': bt_buf_append(t, "&amp;", 5); break;
         case '<': bt_buf_append(t, "&lt;", 4); break;
         case '>': bt_buf_append(t, "&gt;", 4); break;
-        case '\n': case '\r': case '\t': bt_buf_putc(t, ' '); break;
+        case '\n':
+        case '\r':
+        case '\t': bt_buf_putc(t, ' '); break;
         default: bt_buf_putc(t, *s);
         }
     }
 }
 
-static void bt_body_slack(bt_buf_t *b, const bt_alerts_config_t *cfg,
-                          const bt_alerts_notification_t *n) {
+static void bt_body_slack(bt_buf_t *b, const bt_alerts_config_t *cfg, const bt_alerts_notification_t *n) {
     bt_buf_t t;
     bt_buf_init(&t, BT_BODY_CAP);
     bt_buf_printf(&t, "[%s] ", n->resolved ? "RESOLVED" : bt_body_sev[n->severity]);
@@ -165,8 +165,8 @@ static void bt_body_slack(bt_buf_t *b, const bt_alerts_config_t *cfg,
     bt_buf_free(&t);
 }
 
-char *bt_alerts_body(const bt_alerts_config_t *cfg, const bt_alerts_notification_t *n,
-                     int64_t sent_at_ms, size_t *len) {
+char *bt_alerts_body(const bt_alerts_config_t *cfg, const bt_alerts_notification_t *n, int64_t sent_at_ms,
+                     size_t *len) {
     if ((unsigned)n->severity > BT_ALERTS_CRITICAL || !n->name)
         return NULL;
     bt_buf_t b;

@@ -1,7 +1,6 @@
 /* jsonw.c: append-only JSON writer (see jsonw.h). Hot path: every message goes through it. */
 #include "lib/lib.h"
 
-
 #include <float.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -31,8 +30,10 @@ static inline void before_item(bt_jw_t *w) {
 static void open_container(bt_jw_t *w, char c) {
     before_item(w);
     bt_buf_putc(w->b, c);
-    if (w->depth < BT_JW_MAX_DEPTH) w->depth++;
-    else w->b->failed = true;
+    if (w->depth < BT_JW_MAX_DEPTH)
+        w->depth++;
+    else
+        w->b->failed = true;
     w->need_comma[w->depth] = false;
 }
 
@@ -49,11 +50,13 @@ void bt_jw_arr_end(bt_jw_t *w) { close_container(w, ']'); }
 /* Bytes a JSON string can carry as they are: printable ASCII other than '"' and '\\'. */
 static const bool json_plain[256] = {
 #define R8(x) x, x, x, x, x, x, x, x
-    R8(0), R8(0), R8(0), R8(0),                                       /* 0x00-0x1f: control */
-    1, 1, 0, 1, 1, 1, 1, 1, R8(1), R8(1), R8(1), R8(1), R8(1),        /* 0x20-0x4f, '"' */
-    R8(1), 1, 1, 1, 1, 0, 1, 1, 1, R8(1), R8(1), R8(1), R8(1),        /* 0x50-0x7f, backslash */
-    R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0),           /* 0x80-0xbf: UTF-8 */
-    R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0),           /* 0xc0-0xff */
+    R8(0), R8(0), R8(0), R8(0), /* 0x00-0x1f: control */
+    1,     1,     0,     1,     1,     1,     1,     1,
+    R8(1), R8(1), R8(1), R8(1), R8(1), /* 0x20-0x4f, '"' */
+    R8(1), 1,     1,     1,     1,     0,     1,     1,
+    1,     R8(1), R8(1), R8(1), R8(1),                      /* 0x50-0x7f, backslash */
+    R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), /* 0x80-0xbf: UTF-8 */
+    R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), /* 0xc0-0xff */
 #undef R8
 };
 
@@ -138,8 +141,8 @@ static inline __attribute__((always_inline)) size_t escape_one(char *o, const un
     /* The second byte of the two-byte escapes; 0: \u00XX. A table, not a switch: quotes are
      * common in text (JSON documents in a column are full of them) and a jump table's
      * indirect branch mispredicts on every change of character. */
-    static const char esc2[0x80] = {['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r',
-                                    ['\t'] = 't', ['\b'] = 'b', ['\f'] = 'f'};
+    static const char esc2[0x80] = {
+        ['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\b'] = 'b', ['\f'] = 'f'};
     o[0] = '\\';
     if (esc2[c]) {
         o[1] = esc2[c];
@@ -250,8 +253,10 @@ void bt_json_escape(bt_buf_t *b, const char *str, size_t n) {
         if (chunk == 0) { /* at the cap: exact appends, so the cap is hit only by real output */
             char tmp[6];
             size_t used = 1, k = 1;
-            if (json_plain[s[i]]) tmp[0] = (char)s[i];
-            else k = escape_one(tmp, s + i, n - i, &used);
+            if (json_plain[s[i]])
+                tmp[0] = (char)s[i];
+            else
+                k = escape_one(tmp, s + i, n - i, &used);
             if (!bt_buf_append(b, tmp, k)) return;
             i += used;
             continue;
@@ -280,8 +285,10 @@ static void put_string(bt_jw_t *w, const char *s, size_t n, bool key) {
         before_item(w);
         bt_buf_putc(w->b, '"');
         bt_json_escape(w->b, s, n);
-        if (key) bt_buf_append(w->b, "\":", 2);
-        else bt_buf_putc(w->b, '"');
+        if (key)
+            bt_buf_append(w->b, "\":", 2);
+        else
+            bt_buf_putc(w->b, '"');
     }
     if (key) w->after_key = true;
 }
@@ -293,11 +300,25 @@ void bt_jw_strn(bt_jw_t *w, const char *s, size_t n) { put_string(w, s, n, false
 /* Integers: decimal text without printf, straight into the output (they are in most fields of
  * most messages). Number of decimal digits of v: from the bit length, then one comparison. */
 static inline int u64_digits(uint64_t v) {
-    static const uint64_t pow10[20] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
-                                       10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
-                                       100000000000ULL, 1000000000000ULL, 10000000000000ULL,
-                                       100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
-                                       100000000000000000ULL, 1000000000000000000ULL,
+    static const uint64_t pow10[20] = {1ULL,
+                                       10ULL,
+                                       100ULL,
+                                       1000ULL,
+                                       10000ULL,
+                                       100000ULL,
+                                       1000000ULL,
+                                       10000000ULL,
+                                       100000000ULL,
+                                       1000000000ULL,
+                                       10000000000ULL,
+                                       100000000000ULL,
+                                       1000000000000ULL,
+                                       10000000000000ULL,
+                                       100000000000000ULL,
+                                       1000000000000000ULL,
+                                       10000000000000000ULL,
+                                       100000000000000000ULL,
+                                       1000000000000000000ULL,
                                        10000000000000000000ULL};
     if (v < 10) return 1;
     int bits = 64 - __builtin_clzll(v);
@@ -439,8 +460,10 @@ void bt_jw_float(bt_jw_t *w, float v) {
 }
 
 void bt_jw_bool(bt_jw_t *w, bool v) {
-    if (v) put_item(w, "true", 4);
-    else put_item(w, "false", 5);
+    if (v)
+        put_item(w, "true", 4);
+    else
+        put_item(w, "false", 5);
 }
 
 void bt_jw_null(bt_jw_t *w) { put_item(w, "null", 4); }

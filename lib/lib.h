@@ -19,11 +19,11 @@
  * input (a corrupt length, a 4 GB row) into an error instead of unbounded memory growth. */
 
 typedef struct bt_buf {
-    char *p;        /* data; always NUL-terminated after each append (p[len] == 0) */
-    size_t len;     /* bytes used */
-    size_t cap;     /* bytes allocated (excluding the NUL) */
-    size_t max;     /* hard cap on len; 0 = BT_BUF_DEFAULT_MAX */
-    bool failed;    /* set when an append hit the cap or malloc failed; sticky until reset */
+    char *p;     /* data; always NUL-terminated after each append (p[len] == 0) */
+    size_t len;  /* bytes used */
+    size_t cap;  /* bytes allocated (excluding the NUL) */
+    size_t max;  /* hard cap on len; 0 = BT_BUF_DEFAULT_MAX */
+    bool failed; /* set when an append hit the cap or malloc failed; sticky until reset */
 } bt_buf_t;
 
 #define BT_BUF_DEFAULT_MAX ((size_t)1 << 30)
@@ -82,10 +82,10 @@ typedef struct bt_arena_chunk {
 } bt_arena_chunk_t;
 
 typedef struct bt_arena {
-    bt_arena_chunk_t *head;   /* chunk being filled */
-    bt_arena_chunk_t *spare;  /* chunks kept from before the last reset */
-    size_t total;             /* bytes handed out since reset */
-    size_t max;               /* cap on total; 0 = 1 GiB */
+    bt_arena_chunk_t *head;  /* chunk being filled */
+    bt_arena_chunk_t *spare; /* chunks kept from before the last reset */
+    size_t total;            /* bytes handed out since reset */
+    size_t max;              /* cap on total; 0 = 1 GiB */
 } bt_arena_t;
 
 void bt_arena_init(bt_arena_t *a, size_t max);
@@ -123,9 +123,12 @@ void bt_log_request_reopen(void);
 void bt_log_reopen_if_requested(void);
 
 #define bt_error(...) bt_log(BT_LOG_ERROR, __VA_ARGS__)
-#define bt_warn(...) bt_log(BT_LOG_WARN, __VA_ARGS__)
-#define bt_info(...) bt_log(BT_LOG_INFO, __VA_ARGS__)
-#define bt_debug(...) do { if (bt_log_enabled(BT_LOG_DEBUG)) bt_log(BT_LOG_DEBUG, __VA_ARGS__); } while (0)
+#define bt_warn(...)  bt_log(BT_LOG_WARN, __VA_ARGS__)
+#define bt_info(...)  bt_log(BT_LOG_INFO, __VA_ARGS__)
+#define bt_debug(...)                                                                                                  \
+    do {                                                                                                               \
+        if (bt_log_enabled(BT_LOG_DEBUG)) bt_log(BT_LOG_DEBUG, __VA_ARGS__);                                           \
+    } while (0)
 
 /* utf8.h: UTF-8 validation shared by the JSON writer and the charset conversion. */
 
@@ -153,7 +156,9 @@ static inline size_t bt_utf8_seq_len(const uint8_t *s, size_t n) {
 /* bytes: little- and big-endian readers and writers for wire and file formats (binlog events,
  * snappy framing). Callers check bounds first; these only assemble bytes. */
 static inline uint16_t bt_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t bt_le24(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16); }
+static inline uint32_t bt_le24(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16);
+}
 static inline uint32_t bt_le32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }

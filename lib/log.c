@@ -12,7 +12,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-
 static int log_level = BT_LOG_INFO;
 static char log_path[4096];
 static volatile sig_atomic_t reopen_requested;

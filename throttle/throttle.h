@@ -114,7 +114,6 @@ void bt_throttle_free(bt_throttle_t *t);
 
 /* ---- clock and sleep (kept apart from the logic above, which never calls them) ---- */
 
-
 /* Sleeps ns nanoseconds (nothing if ns <= 0), resuming after signals until the time is up. */
 void bt_throttle_sleep_ns(int64_t ns);
 

@@ -60,7 +60,6 @@ static inline bool bt_rd_need(bt_rd_t *r, size_t n, const char *what) {
     return false;
 }
 
-
 /* Fixed-width reads: false (and r->want set) on a short read; *v untouched then. */
 static inline bool bt_rd_u8(bt_rd_t *r, uint8_t *v, const char *what) {
     if (!bt_rd_need(r, 1, what)) return false;

@@ -320,8 +320,10 @@ void bt_gtid_set_missing(const bt_gtid_set_t *a, const bt_gtid_set_t *b, bt_buf_
             for (size_t m = 0; f && m < f->niv && left; m++) {
                 if (f->iv[m].hi < lo || f->iv[m].lo > hi) continue;
                 if (f->iv[m].lo > lo) sid_add(sid_get(&diff, e->uuid, e->tag), lo, f->iv[m].lo - 1);
-                if (f->iv[m].hi >= hi) left = false;
-                else lo = f->iv[m].hi + 1;
+                if (f->iv[m].hi >= hi)
+                    left = false;
+                else
+                    lo = f->iv[m].hi + 1;
             }
             if (left) sid_add(sid_get(&diff, e->uuid, e->tag), lo, hi);
         }

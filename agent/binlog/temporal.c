@@ -127,8 +127,10 @@ void bt_time_from_packed_time(int64_t packed, bt_time_t *t, bool *neg) {
 static uint32_t frac_usec(const uint8_t *p, unsigned fsp) {
     switch (fsp) {
     case 1: case 2: return (uint32_t)p[0] * 10000;
-    case 3: case 4: return (uint32_t)bt_be(p, 2) * 100;
-    case 5: case 6: return (uint32_t)bt_be(p, 3);
+    case 3:
+    case 4: return (uint32_t)bt_be(p, 2) * 100;
+    case 5:
+    case 6: return (uint32_t)bt_be(p, 3);
     default: return 0;
     }
 }
@@ -288,9 +290,7 @@ int bt_temporal_decode(const bt_column_t *col, const uint8_t *p, size_t avail, b
             packed = intpart * (1 << 24) + frac * 100;
             break;
         }
-        default:
-            packed = (int64_t)bt_be(p, 6) - 0x800000000000ll;
-            break;
+        default: packed = (int64_t)bt_be(p, 6) - 0x800000000000ll; break;
         }
         bool neg;
         bt_time_from_packed_time(packed, t, &neg);

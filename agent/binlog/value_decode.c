@@ -264,8 +264,10 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
         return 0;
     case BT_TYPE_SHORT:
         NEED(2);
-        if (col->is_unsigned) out->kind = BT_VAL_UINT, out->u = bt_le16(p);
-        else out->kind = BT_VAL_INT, out->i = (int16_t)bt_le16(p);
+        if (col->is_unsigned)
+            out->kind = BT_VAL_UINT, out->u = bt_le16(p);
+        else
+            out->kind = BT_VAL_INT, out->i = (int16_t)bt_le16(p);
         *used = 2;
         return 0;
     case BT_TYPE_INT24: {
@@ -283,14 +285,18 @@ int bt_value_decode(const bt_column_t *col, const uint8_t *p, size_t avail, bt_v
     }
     case BT_TYPE_LONG:
         NEED(4);
-        if (col->is_unsigned) out->kind = BT_VAL_UINT, out->u = bt_le32(p);
-        else out->kind = BT_VAL_INT, out->i = (int32_t)bt_le32(p);
+        if (col->is_unsigned)
+            out->kind = BT_VAL_UINT, out->u = bt_le32(p);
+        else
+            out->kind = BT_VAL_INT, out->i = (int32_t)bt_le32(p);
         *used = 4;
         return 0;
     case BT_TYPE_LONGLONG:
         NEED(8);
-        if (col->is_unsigned) out->kind = BT_VAL_UINT, out->u = bt_le64(p);
-        else out->kind = BT_VAL_INT, out->i = (int64_t)bt_le64(p);
+        if (col->is_unsigned)
+            out->kind = BT_VAL_UINT, out->u = bt_le64(p);
+        else
+            out->kind = BT_VAL_INT, out->i = (int64_t)bt_le64(p);
         *used = 8;
         return 0;
     case BT_TYPE_FLOAT: {

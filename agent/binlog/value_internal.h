@@ -14,8 +14,6 @@
 #define BT_TYPE_MARIA_BLOB_COMPRESSED 140
 #define BT_TYPE_MARIA_VARCHAR_COMPRESSED 141
 
-
-
 /* decimal.c: MySQL's packed binary DECIMAL. -------------------------------------------------- */
 #define BT_DECIMAL_MAX_TEXT 72 /* 65 digits, sign, point, leading zero, NUL, margin */
 /* Bytes of a packed DECIMAL(precision, scale); 0 when precision/scale are impossible

@@ -125,5 +125,4 @@ const char *bt_fmt_ddl_canal_type(bt_ddl_kind_t k);
 /* Finishes an encode: -1 with err when a buffer hit its cap. */
 int bt_fmt_finish(const char *fmt, const bt_buf_t *key, const bt_buf_t *val, char *err, size_t errlen);
 
-
 #endif

@@ -19,7 +19,7 @@
 
 /* One fetched row as a message: the cells copied (NUL-terminated) and converted in place. */
 static bt_snap_msg_t *row_msg(const bt_snap_table_t *st, size_t entry, MYSQL_ROW row, const unsigned long *lens,
-                           double *size, char *err, size_t errlen) {
+                              double *size, char *err, size_t errlen) {
     uint32_t n = st->t.ncols;
     size_t data = 0;
     for (uint32_t i = 0; i < n; i++) data += (row[i] ? lens[i] : 0) + 1;
@@ -107,9 +107,9 @@ int bt_snap_read_table(bt_snap_worker_t *w, size_t idx) {
     bt_snap_conn_t *c = &w->conn;
     char err[2048];
     bt_snap_table_t *st = NULL;
-    bt_snap_msg_t *held = NULL;      /* the newest row: sent once we know whether it is the last */
-    char *pending_key = NULL;     /* a full chunk ended at this key: announced after `held` goes */
-    char **lits = NULL;           /* SQL literals of the key to continue after */
+    bt_snap_msg_t *held = NULL; /* the newest row: sent once we know whether it is the last */
+    char *pending_key = NULL;   /* a full chunk ended at this key: announced after `held` goes */
+    char **lits = NULL;         /* SQL literals of the key to continue after */
     uint32_t nlits = 0;
     MYSQL_RES *res = NULL;
     bt_buf_t sql, keyjson;
@@ -129,7 +129,8 @@ int bt_snap_read_table(bt_snap_worker_t *w, size_t idx) {
     if (e->where) st->where = bt_xstrdup(e->where);
     if (st->t.npk == 0)
         bt_warn("snapshot: %s has no primary key: it is read in one pass (no resumable progress inside it; a "
-                "restart reads it again) and its messages have no key", e->label);
+                "restart reads it again) and its messages have no key",
+                e->label);
     if (e->resume_key && e->resume_key[0] && st->t.npk) {
         if (bt_snap_key_parse(c, st, e->resume_key, &lits, err, sizeof err) != 0) goto fail;
         nlits = st->t.npk;
@@ -187,8 +188,10 @@ int bt_snap_read_table(bt_snap_worker_t *w, size_t idx) {
         /* A full chunk: the next one starts after its last key. */
         bt_buf_reset(&keyjson);
         if (!bt_snap_key_json(st, &held->row, &keyjson)) {
-            snprintf(err, sizeof err, "snapshot of %s: cannot page through it by its primary key (a key value "
-                     "cannot be written back as SQL)", e->label);
+            snprintf(err, sizeof err,
+                     "snapshot of %s: cannot page through it by its primary key (a key value "
+                     "cannot be written back as SQL)",
+                     e->label);
             goto fail;
         }
         bt_snap_key_free(lits, nlits);

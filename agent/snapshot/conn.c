@@ -150,12 +150,16 @@ static const char *grant_hint(const bt_snap_conn_t *c, const char *sql, unsigned
             snprintf(buf, len, "; --snapshot-threads above 1 takes a brief global read lock: GRANT RELOAD ON *.* TO "
                      "'%s'@'%%' (or use --snapshot-threads 1, which needs no lock on MariaDB)", user);
         else if (!strncasecmp(sql, "FLUSH", 5))
-            snprintf(buf, len, "; on MySQL the snapshot's start position comes from performance_schema.log_status "
+            snprintf(buf, len,
+                     "; on MySQL the snapshot's start position comes from performance_schema.log_status "
                      "(needs BACKUP_ADMIN, no lock) or, when that cannot be read or the server stays busy, from a "
-                     "brief global read lock (needs RELOAD): GRANT BACKUP_ADMIN, RELOAD ON *.* TO '%s'@'%%'", user);
+                     "brief global read lock (needs RELOAD): GRANT BACKUP_ADMIN, RELOAD ON *.* TO '%s'@'%%'",
+                     user);
         else if (strstr(sql, "log_status"))
-            snprintf(buf, len, "; on MySQL the snapshot's start position is read there without a lock: GRANT "
-                     "BACKUP_ADMIN ON *.* TO '%s'@'%%'", user);
+            snprintf(buf, len,
+                     "; on MySQL the snapshot's start position is read there without a lock: GRANT "
+                     "BACKUP_ADMIN ON *.* TO '%s'@'%%'",
+                     user);
         else if (!strncasecmp(sql, "SHOW MASTER", 11) || !strncasecmp(sql, "SHOW BINARY", 11))
             snprintf(buf, len, "; GRANT %s ON *.* TO '%s'@'%%'", c->mariadb && c->version >= 100502 ?
                      "BINLOG MONITOR" : "REPLICATION CLIENT", user);

@@ -161,12 +161,12 @@ typedef enum { BT_SNAP_MSG_ROW, BT_SNAP_MSG_START, BT_SNAP_MSG_CHUNK } bt_snap_m
 typedef struct bt_snap_msg {
     struct bt_snap_msg *next;
     bt_snap_msg_kind_t kind;
-    size_t entry;            /* index in the run's table list */
-    bt_snap_table_t *st;     /* ROW, START, CHUNK: the table (owned by its entry) */
-    size_t bytes;            /* what it counts against the queue */
-    bool last;               /* ROW: the table's last row; CHUNK: the table is done */
-    char *key;               /* CHUNK: the last key (JSON), NULL = none */
-    bt_row_t row;            /* ROW: values point into this allocation */
+    size_t entry;        /* index in the run's table list */
+    bt_snap_table_t *st; /* ROW, START, CHUNK: the table (owned by its entry) */
+    size_t bytes;        /* what it counts against the queue */
+    bool last;           /* ROW: the table's last row; CHUNK: the table is done */
+    char *key;           /* CHUNK: the last key (JSON), NULL = none */
+    bt_row_t row;        /* ROW: values point into this allocation */
     bt_value_t v[];
 } bt_snap_msg_t;
 
@@ -183,12 +183,12 @@ typedef struct bt_snap_entry {
     char *db, *name, *label;
     int64_t estimate;
     char *engine;
-    const char *where;       /* --snapshot-where condition, or NULL */
-    char *resume_key;        /* the checkpoint's last key when resuming inside this table */
-    bt_snap_table_t *st;     /* set by its reader; freed by the caller's thread when done or at the end */
+    const char *where;   /* --snapshot-where condition, or NULL */
+    char *resume_key;    /* the checkpoint's last key when resuming inside this table */
+    bt_snap_table_t *st; /* set by its reader; freed by the caller's thread when done or at the end */
     /* the caller's thread only: */
     bool started, done;
-    char *last_key;          /* key of the last finished chunk ("" or NULL: none) */
+    char *last_key; /* key of the last finished chunk ("" or NULL: none) */
     uint64_t rows;
     int64_t start_ms;
 } bt_snap_entry_t;
@@ -216,11 +216,11 @@ struct bt_snap_run {
     _Atomic size_t next_entry;
     bt_snap_queue_t q;
     pthread_mutex_t err_lock;
-    char werr[2048];         /* the first reader error */
+    char werr[2048]; /* the first reader error */
     atomic_bool failed;
-    bt_position_t point;     /* the snapshot's binlog position (streaming starts here) */
+    bt_position_t point; /* the snapshot's binlog position (streaming starts here) */
     int64_t chunk_rows;
-    pcre2_code *skip;        /* --snapshot-skip */
+    pcre2_code *skip; /* --snapshot-skip */
     pcre2_match_data *skip_md;
     /* progress (caller's thread) */
     bool tty, bar_shown;

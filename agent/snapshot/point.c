@@ -39,20 +39,23 @@ static int exec_str(bt_snap_conn_t *c, const char *sql, const char *what, char *
 
 /* MariaDB: the binlog position of this connection's consistent-snapshot transaction. */
 static int mariadb_snapshot_pos(bt_snap_conn_t *c, bt_position_t *pt, char *err, size_t errlen) {
-    MYSQL_RES *res = bt_snap_query(c, "SHOW STATUS LIKE 'binlog_snapshot_%'", "the snapshot's binlog position", err,
-                                   errlen);
+    MYSQL_RES *res =
+        bt_snap_query(c, "SHOW STATUS LIKE 'binlog_snapshot_%'", "the snapshot's binlog position", err, errlen);
     if (!res) return -1;
     MYSQL_ROW row;
     pt->file[0] = 0;
     while ((row = mysql_fetch_row(res))) {
         if (!row[0] || !row[1]) continue;
-        if (!strcasecmp(row[0], "Binlog_snapshot_file")) snprintf(pt->file, sizeof pt->file, "%s", row[1]);
-        else if (!strcasecmp(row[0], "Binlog_snapshot_position")) pt->pos = strtoull(row[1], NULL, 10);
+        if (!strcasecmp(row[0], "Binlog_snapshot_file"))
+            snprintf(pt->file, sizeof pt->file, "%s", row[1]);
+        else if (!strcasecmp(row[0], "Binlog_snapshot_position"))
+            pt->pos = strtoull(row[1], NULL, 10);
     }
     mysql_free_result(res);
     if (!pt->file[0]) {
-        snprintf(err, errlen, "snapshot: the server reports no binlog position (binlog_snapshot_file is empty): "
-                              "is log_bin on? bintail streams from the binlog, so the snapshot needs one");
+        snprintf(err, errlen,
+                 "snapshot: the server reports no binlog position (binlog_snapshot_file is empty): "
+                 "is log_bin on? bintail streams from the binlog, so the snapshot needs one");
         return -1;
     }
     return 0;
@@ -96,8 +99,8 @@ static void json_member(const char *text, const char *key, char *out, size_t out
 
 static int mysql_log_status(bt_snap_conn_t *c, char *file, size_t flen, uint64_t *pos, char *gtid, size_t gtidlen,
                             char *err, size_t errlen) {
-    MYSQL_RES *res = bt_snap_query(c, "SELECT LOCAL FROM performance_schema.log_status", "performance_schema.log_status",
-                                   err, errlen);
+    MYSQL_RES *res = bt_snap_query(c, "SELECT LOCAL FROM performance_schema.log_status",
+                                   "performance_schema.log_status", err, errlen);
     if (!res) return mysql_errno(c->m) == CR_SERVER_LOST || mysql_errno(c->m) == CR_SERVER_GONE_ERROR ? -1 : 1;
     MYSQL_ROW row = mysql_fetch_row(res);
     const char *local = row && row[0] ? row[0] : "";
@@ -137,7 +140,8 @@ static int lock_point(bt_snap_run_t *run, char *err, size_t errlen) {
     }
     if (r > 0)
         bt_warn("snapshot: the %u statements under the global read lock do not fit in one second of "
-                "--snapshot-max-qps: the lock is held while they wait", k);
+                "--snapshot-max-qps: the lock is held while they wait",
+                k);
     for (int i = 0; i < run->nworkers; i++) run->workers[i].conn.unpaced = r == 0;
     int rc = -1;
     bool locked = false;
@@ -147,7 +151,8 @@ static int lock_point(bt_snap_run_t *run, char *err, size_t errlen) {
     int64_t t_locked = bt_mono_ns();
     for (int i = 0; i < run->nworkers; i++)
         if (start_txn(&run->workers[i].conn, err, errlen) != 0) goto out;
-    if (c0->mariadb ? mariadb_snapshot_pos(c0, &run->point, err, errlen) : mysql_master_pos(c0, &run->point, err, errlen))
+    if (c0->mariadb ? mariadb_snapshot_pos(c0, &run->point, err, errlen)
+                    : mysql_master_pos(c0, &run->point, err, errlen))
         goto out;
     rc = 0;
 out:
@@ -159,8 +164,8 @@ out:
         }
         int64_t t1 = bt_mono_ns();
         bt_info("snapshot: global read lock held %.1f ms (%.1f ms waiting for FLUSH TABLES WITH READ LOCK) to start "
-                "%d readers on one read view", (double)(t1 - t_locked) / 1e6, (double)(t_locked - t0) / 1e6,
-                run->nworkers);
+                "%d readers on one read view",
+                (double)(t1 - t_locked) / 1e6, (double)(t_locked - t0) / 1e6, run->nworkers);
     }
     bt_snap_pace_done(&run->pace, ticket, r == 0 ? k : 0);
     for (int i = 0; i < run->nworkers; i++) run->workers[i].conn.unpaced = false;
@@ -206,14 +211,16 @@ int bt_snap_take_point(bt_snap_run_t *run, char *err, size_t errlen) {
             snprintf(run->point.file, sizeof run->point.file, "%s", f1);
             run->point.pos = p1;
             bt_info("snapshot: consistent read view at %s:%" PRIu64 " (performance_schema.log_status unchanged "
-                    "while %d reader(s) started; no lock)", f1, p1, run->nworkers);
+                    "while %d reader(s) started; no lock)",
+                    f1, p1, run->nworkers);
             return 0;
         }
         for (int i = 0; i < run->nworkers; i++)
             if (exec_str(&run->workers[i].conn, "ROLLBACK", "the consistent snapshot", err, errlen) != 0) return -1;
     }
     bt_info("snapshot: the binlog moved each time the readers started (%d tries in %d s): using the brief global "
-            "read lock", attempt, BT_SNAP_POINT_TRY_MS / 1000);
+            "read lock",
+            attempt, BT_SNAP_POINT_TRY_MS / 1000);
     return lock_point(run, err, errlen);
 }
 
@@ -261,26 +268,32 @@ int bt_snap_check_point(bt_snap_run_t *run, char *err, size_t errlen) {
     uint32_t sid, created;
     if (bt_binlog_file_identity(dir, run->point.file, &sid, &created) != 0) {
         if (run->o->resume)
-            snprintf(err, errlen, "the interrupted snapshot's binlog start point %s:%" PRIu64 " is no longer in %s "
+            snprintf(err, errlen,
+                     "the interrupted snapshot's binlog start point %s:%" PRIu64 " is no longer in %s "
                      "(purged): its rows cannot be completed consistently; start over with --reset-checkpoint",
                      run->point.file, run->point.pos, dir);
         else
-            snprintf(err, errlen, "the snapshot's binlog position %s:%" PRIu64 " is not in --binlog-dir %s: --mysql "
-                     "must name the server whose binlog files bintail reads", run->point.file, run->point.pos, dir);
+            snprintf(err, errlen,
+                     "the snapshot's binlog position %s:%" PRIu64 " is not in --binlog-dir %s: --mysql "
+                     "must name the server whose binlog files bintail reads",
+                     run->point.file, run->point.pos, dir);
         return -1;
     }
     if (run->o->resume) {
         if (run->point.file_created && (created != run->point.file_created || sid != run->point.server_id)) {
-            snprintf(err, errlen, "the checkpoint's snapshot point %s is for another binlog (server %u at %u; the file "
-                     "there now is server %u at %u): start over with --reset-checkpoint", run->point.file,
-                     run->point.server_id, run->point.file_created, sid, created);
+            snprintf(err, errlen,
+                     "the checkpoint's snapshot point %s is for another binlog (server %u at %u; the file "
+                     "there now is server %u at %u): start over with --reset-checkpoint",
+                     run->point.file, run->point.server_id, run->point.file_created, sid, created);
             return -1;
         }
         return 0;
     }
     if (server != sid) {
-        snprintf(err, errlen, "--mysql is server %lu, but %s/%s was written by server %u: the snapshot must come from "
-                 "the server whose binlog bintail reads", server, dir, run->point.file, sid);
+        snprintf(err, errlen,
+                 "--mysql is server %lu, but %s/%s was written by server %u: the snapshot must come from "
+                 "the server whose binlog bintail reads",
+                 server, dir, run->point.file, sid);
         return -1;
     }
     run->point.server_id = sid;

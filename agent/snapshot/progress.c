@@ -51,10 +51,14 @@ void bt_snap_bar_clear(bt_snap_run_t *run) {
 }
 
 static void fmt_eta(char *o, size_t n, double secs) {
-    if (!(secs >= 0) || secs > 360000) snprintf(o, n, "?");
-    else if (secs >= 3600) snprintf(o, n, "%dh%02dm", (int)secs / 3600, (int)secs / 60 % 60);
-    else if (secs >= 60) snprintf(o, n, "%dm%02ds", (int)secs / 60, (int)secs % 60);
-    else snprintf(o, n, "%ds", (int)secs);
+    if (!(secs >= 0) || secs > 360000)
+        snprintf(o, n, "?");
+    else if (secs >= 3600)
+        snprintf(o, n, "%dh%02dm", (int)secs / 3600, (int)secs / 60 % 60);
+    else if (secs >= 60)
+        snprintf(o, n, "%dm%02ds", (int)secs / 60, (int)secs % 60);
+    else
+        snprintf(o, n, "%ds", (int)secs);
 }
 
 void bt_snap_log_table(bt_snap_run_t *run, bt_snap_entry_t *e, int64_t now) {

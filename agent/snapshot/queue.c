@@ -13,7 +13,7 @@
 #include "agent/snapshot/internal.h"
 #include "lib/lib.h"
 
-#define QUEUE_MAX_ROWS 8192
+#define QUEUE_MAX_ROWS  8192
 #define QUEUE_MAX_BYTES ((size_t)64 << 20)
 
 /* ---------------------------------------------------------------- messages */
@@ -83,8 +83,10 @@ int bt_snap_queue_push(bt_snap_run_t *run, bt_snap_msg_t *m) {
         return -1;
     }
     m->next = NULL;
-    if (q->tail) q->tail->next = m;
-    else q->head = m;
+    if (q->tail)
+        q->tail->next = m;
+    else
+        q->head = m;
     q->tail = m;
     q->count++;
     q->bytes += m->bytes;

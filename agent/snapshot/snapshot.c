@@ -386,7 +386,8 @@ int bt_snapshot_run(const bt_snapshot_opts_t *o, bt_pipeline_t *p, bt_position_t
     if (bt_pipeline_chunk_end(p, &fin, err, errlen) != 0) goto out;
     if (bt_pipeline_settle(p, 60000, err, errlen) != 0) goto out;
     *start = fin;
-    bt_info("snapshot: done: %zu tables, %" PRIu64 " rows in %.1f s, %" PRIu64 " queries; streaming starts at %s:%" PRIu64,
+    bt_info("snapshot: done: %zu tables, %" PRIu64 " rows in %.1f s, %" PRIu64
+            " queries; streaming starts at %s:%" PRIu64,
             run->nentries, run->rows_total, (double)(bt_mono_ms() - run->start_ms) / 1000, run->pace.queries, fin.file,
             fin.pos);
     rc = 0;

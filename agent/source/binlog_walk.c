@@ -17,13 +17,15 @@ void bt_event_size_error(char *err, size_t errlen, const char *file, uint64_t po
 
 void bt_event_torn_error(char *err, size_t errlen, const char *file, uint64_t pos, uint64_t have, uint32_t size) {
     if (size == 0)
-        snprintf(err, errlen, "%s:%llu: the file ends inside an event header (%llu of %d bytes; the server is still "
-                 "writing it, or stopped while writing it)", file, (unsigned long long)pos, (unsigned long long)have,
-                 BT_EVENT_HEADER_LEN);
+        snprintf(err, errlen,
+                 "%s:%llu: the file ends inside an event header (%llu of %d bytes; the server is still "
+                 "writing it, or stopped while writing it)",
+                 file, (unsigned long long)pos, (unsigned long long)have, BT_EVENT_HEADER_LEN);
     else
-        snprintf(err, errlen, "%s:%llu: the file ends inside an event (%llu of %u bytes; the server is still "
-                 "writing it, or stopped while writing it)", file, (unsigned long long)pos, (unsigned long long)have,
-                 size);
+        snprintf(err, errlen,
+                 "%s:%llu: the file ends inside an event (%llu of %u bytes; the server is still "
+                 "writing it, or stopped while writing it)",
+                 file, (unsigned long long)pos, (unsigned long long)have, size);
 }
 
 int bt_binlog_magic_check(int fd, const char *path, char *err, size_t errlen) {

@@ -19,12 +19,14 @@
 
 #include "lib/lib.h"
 
-#define BT_BINLOG_MAGIC "\xfe" "bin"
+#define BT_BINLOG_MAGIC                                                                                                \
+    "\xfe"                                                                                                             \
+    "bin"
 #define BT_BINLOG_MAGIC_LEN 4 /* also the offset of a file's first event, its FORMAT_DESCRIPTION */
 #define BT_EVENT_HEADER_LEN 19
 /* Larger than any event a server writes (max_allowed_packet is at most 1 GiB): a larger
  * event_size is damage, and must not make a reader allocate it. */
-#define BT_EVENT_MAX_LEN ((size_t)1 << 30)
+#define BT_EVENT_MAX_LEN          ((size_t)1 << 30)
 #define BT_LOG_EVENT_ARTIFICIAL_F 0x20 /* header flag: made up by the server, not in the file */
 
 /* The fields of the common header h (at least BT_EVENT_HEADER_LEN bytes). */
@@ -36,9 +38,7 @@ static inline uint32_t bt_event_next_pos(const uint8_t *h) { return bt_le32(h + 
 static inline uint16_t bt_event_flags(const uint8_t *h) { return bt_le16(h + 17); }
 
 /* Whether an event_size can be real: at least a header, at most BT_EVENT_MAX_LEN. */
-static inline bool bt_event_size_ok(uint32_t size) {
-    return size >= BT_EVENT_HEADER_LEN && size <= BT_EVENT_MAX_LEN;
-}
+static inline bool bt_event_size_ok(uint32_t size) { return size >= BT_EVENT_HEADER_LEN && size <= BT_EVENT_MAX_LEN; }
 /* The message for an event_size that is not: "FILE:POS: impossible event length N (...)". */
 void bt_event_size_error(char *err, size_t errlen, const char *file, uint64_t pos, uint32_t size);
 /* The message for a file that ends inside the event at pos, of which `have` bytes are there:

@@ -65,8 +65,8 @@ long bt_event_blocks_take(bt_event_blocks_t *eb, size_t n, const uint8_t **p) {
     return got;
 }
 
-long bt_event_blocks_event(bt_event_blocks_t *eb, const char *file, uint64_t pos, const uint8_t **ev,
-                           uint32_t *size, char *err, size_t errlen) {
+long bt_event_blocks_event(bt_event_blocks_t *eb, const char *file, uint64_t pos, const uint8_t **ev, uint32_t *size,
+                           char *err, size_t errlen) {
     const uint8_t *h;
     long n = bt_event_blocks_peek(eb, BT_EVENT_HEADER_LEN, &h);
     if (n <= 0) return n; /* a clean end, or a read error */

@@ -35,11 +35,11 @@ long bt_event_blocks_take(bt_event_blocks_t *eb, size_t n, const uint8_t **p);
 /* Like take, without consuming: the bytes stay next in line. */
 long bt_event_blocks_peek(bt_event_blocks_t *eb, size_t n, const uint8_t **p);
 #define BT_EVENT_BLOCKS_TORN (-3L) /* the file ends inside the event */
-#define BT_EVENT_BLOCKS_BAD (-4L)  /* its event_size is impossible (damage, or no binlog) */
+#define BT_EVENT_BLOCKS_BAD  (-4L) /* its event_size is impossible (damage, or no binlog) */
 /* Takes the next whole event (after the magic): 1 with *ev (valid until the next call) and
  * *size set; 0 at a clean end; TORN or BAD with err naming file:pos (file and pos only name the
  * event), or one of the two errors above (err untouched). */
-long bt_event_blocks_event(bt_event_blocks_t *eb, const char *file, uint64_t pos, const uint8_t **ev,
-                           uint32_t *size, char *err, size_t errlen);
+long bt_event_blocks_event(bt_event_blocks_t *eb, const char *file, uint64_t pos, const uint8_t **ev, uint32_t *size,
+                           char *err, size_t errlen);
 
 #endif

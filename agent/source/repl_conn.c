@@ -18,9 +18,9 @@
 #include "lib/lib.h"
 
 #define BINLOG_SEND_ANNOTATE_ROWS 2 /* MariaDB COM_BINLOG_DUMP flag */
-#define CONNECT_TIMEOUT_S 10
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 30000
+#define CONNECT_TIMEOUT_S         10
+#define BACKOFF_MIN_MS            100
+#define BACKOFF_MAX_MS            30000
 
 /* ---------------------------------------------------------------- connecting */
 
@@ -35,10 +35,8 @@ bool bt_repl_transient(unsigned code) {
     case ER_CON_COUNT_ERROR:
     case ER_SERVER_SHUTDOWN:
     case ER_QUERY_INTERRUPTED:
-    case ER_CONNECTION_KILLED:
-        return true;
-    default:
-        return false;
+    case ER_CONNECTION_KILLED: return true;
+    default: return false;
     }
 }
 
@@ -70,22 +68,28 @@ static int exec(MYSQL *m, const char *sql, char *err, size_t errlen) {
  * *alg (0 none, 1 CRC32). */
 static int check_server(repl_source_t *rs, MYSQL *m, uint8_t *alg, char *err, size_t errlen) {
     char v[4][256];
-    if (query_row(m, "SELECT VERSION(), @@global.log_bin, @@global.binlog_format, @@global.binlog_checksum", v, 4,
-                  err, errlen) != 0)
+    if (query_row(m, "SELECT VERSION(), @@global.log_bin, @@global.binlog_format, @@global.binlog_checksum", v, 4, err,
+                  errlen) != 0)
         return -1;
     rs->mariadb = strstr(v[0], "MariaDB") != NULL;
     if (strcmp(v[1], "1") != 0 && strcasecmp(v[1], "ON") != 0) {
-        snprintf(err, errlen, "%s:%u (%s) does not write a binlog: start it with --log-bin (and, on a replica, "
-                 "--log-slave-updates)", rs->url.host, rs->url.port, v[0]);
+        snprintf(err, errlen,
+                 "%s:%u (%s) does not write a binlog: start it with --log-bin (and, on a replica, "
+                 "--log-slave-updates)",
+                 rs->url.host, rs->url.port, v[0]);
         return -1;
     }
     if (strcasecmp(v[2], "ROW") != 0) {
-        snprintf(err, errlen, "the server logs binlog_format=%s; bintail needs ROW: SET GLOBAL binlog_format=ROW and "
-                 "restart writers (%s:%u)", v[2], rs->url.host, rs->url.port);
+        snprintf(err, errlen,
+                 "the server logs binlog_format=%s; bintail needs ROW: SET GLOBAL binlog_format=ROW and "
+                 "restart writers (%s:%u)",
+                 v[2], rs->url.host, rs->url.port);
         return -1;
     }
-    if (!strcasecmp(v[3], "CRC32")) *alg = 1;
-    else if (!strcasecmp(v[3], "NONE")) *alg = 0;
+    if (!strcasecmp(v[3], "CRC32"))
+        *alg = 1;
+    else if (!strcasecmp(v[3], "NONE"))
+        *alg = 0;
     else {
         snprintf(err, errlen, "%s:%u: unknown binlog_checksum=%s", rs->url.host, rs->url.port, v[3]);
         return -1;
@@ -173,7 +177,8 @@ int bt_repl_dump_open(repl_source_t *rs, uint8_t *alg, bool *retry, char *err, s
     bool by_gtid = rs->gtid_pending;
     if (check_server(rs, m, alg, err, errlen) != 0) goto fail;
     if (by_gtid && !rs->mariadb) {
-        snprintf(err, errlen, "starting at a MySQL GTID set over the replication protocol is not supported yet "
+        snprintf(err, errlen,
+                 "starting at a MySQL GTID set over the replication protocol is not supported yet "
                  "(MariaDB Connector/C 3.3 has no COM_BINLOG_DUMP_GTID): start at FILE:POS instead");
         goto fail;
     }
@@ -193,8 +198,7 @@ static bool pause_ms(repl_source_t *rs, int ms) {
     struct timespec ts;
     bt_mono_deadline(&ts, ms);
     pthread_mutex_lock(&rs->mu);
-    while (!rs->stopping && pthread_cond_timedwait(&rs->cv_space, &rs->mu, &ts) != ETIMEDOUT) {
-    }
+    while (!rs->stopping && pthread_cond_timedwait(&rs->cv_space, &rs->mu, &ts) != ETIMEDOUT) {}
     bool s = rs->stopping;
     pthread_mutex_unlock(&rs->mu);
     return s;
@@ -216,9 +220,11 @@ int bt_repl_reconnect(repl_source_t *rs, const char *why) {
     for (;;) {
         int64_t spent = bt_mono_ms() - rs->lost_ms;
         if (spent >= rs->retry_ms) {
-            bt_repl_fail(rs, "lost the replication connection to %s:%u at %s:%" PRIu64 " and could not reconnect "
-                         "within %" PRId64 " s (--retry-connect): %s", rs->url.host, rs->url.port,
-                         rs->file[0] ? rs->file : "(start)", rs->pos, rs->retry_ms / 1000, err);
+            bt_repl_fail(rs,
+                         "lost the replication connection to %s:%u at %s:%" PRIu64 " and could not reconnect "
+                         "within %" PRId64 " s (--retry-connect): %s",
+                         rs->url.host, rs->url.port, rs->file[0] ? rs->file : "(start)", rs->pos, rs->retry_ms / 1000,
+                         err);
             return 0;
         }
         int wait = rs->backoff_ms;
@@ -230,7 +236,9 @@ int bt_repl_reconnect(repl_source_t *rs, const char *why) {
         if (bt_repl_dump_open(rs, &alg, &retry, err, sizeof err) == 0) {
             rs->resumed = true;
             bt_info("reconnected to %s:%u, reading from %s:%" PRIu64, rs->url.host, rs->url.port,
-                    rs->gtid_pending ? "gtid" : rs->file[0] ? rs->file : "(first binlog)",
+                    rs->gtid_pending ? "gtid"
+                    : rs->file[0]    ? rs->file
+                                     : "(first binlog)",
                     rs->gtid_pending ? 0 : rs->pos);
             return 1;
         }

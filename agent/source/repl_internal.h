@@ -31,52 +31,52 @@ typedef struct repl_source {
     /* settings (read-only once the thread runs) */
     bt_mysql_url_t url;
     char *password;
-    char *gtid;                /* MariaDB GTID start position, NULL for file:pos */
+    char *gtid; /* MariaDB GTID start position, NULL for file:pos */
     uint32_t server_id;
     int64_t retry_ms;
     int heartbeat_ms;
-    int io_timeout_s;          /* read timeout of the replication connection: 2 heartbeats + 10 s */
-    uint8_t checksum_alg;      /* @@global.binlog_checksum at the first connection: 0 none, 1 CRC32 */
+    int io_timeout_s;     /* read timeout of the replication connection: 2 heartbeats + 10 s */
+    uint8_t checksum_alg; /* @@global.binlog_checksum at the first connection: 0 none, 1 CRC32 */
     bool mariadb;
 
     /* shared between the reader and the caller, under mu */
     pthread_mutex_t mu;
-    pthread_cond_t cv_data;    /* queue not empty, or failed */
-    pthread_cond_t cv_space;   /* queue below cap, or stopping */
+    pthread_cond_t cv_data;  /* queue not empty, or failed */
+    pthread_cond_t cv_space; /* queue below cap, or stopping */
     qitem_t *head, *tail;
     size_t qbytes;
     bool failed;
-    bool fail_operator;   /* the failure is one a restart cannot cure (set with failed) */
+    bool fail_operator; /* the failure is one a restart cannot cure (set with failed) */
     char fail_msg[2048];
-    atomic_bool stopping;      /* written under mu (waits check it there), read anywhere */
-    int dump_fd;               /* socket of the current connection, -1 between connections */
-    char s_file[256];          /* stream position: everything before it was received */
+    atomic_bool stopping; /* written under mu (waits check it there), read anywhere */
+    int dump_fd;          /* socket of the current connection, -1 between connections */
+    char s_file[256];     /* stream position: everything before it was received */
     uint64_t s_pos;
-    bool hb_idle;              /* a heartbeat came after the last queued event: the server was caught up */
+    bool hb_idle; /* a heartbeat came after the last queued event: the server was caught up */
 
     /* reader thread only (and new() before the thread starts) */
     pthread_t thread;
     bool thread_started;
     MYSQL *conn;
     MARIADB_RPL *rpl;
-    char file[256];            /* current file; "" until the server names it */
-    uint64_t pos;              /* offset where the next event starts */
-    bool gtid_pending;         /* the GTID start point has not been reached: reconnect by GTID */
-    bool resumed;              /* this connection resumes an earlier one: drop what was queued before */
-    char q_file[256];          /* end of the last queued event */
+    char file[256];    /* current file; "" until the server names it */
+    uint64_t pos;      /* offset where the next event starts */
+    bool gtid_pending; /* the GTID start point has not been reached: reconnect by GTID */
+    bool resumed;      /* this connection resumes an earlier one: drop what was queued before */
+    char q_file[256];  /* end of the last queued event */
     uint64_t q_end;
-    uint8_t *fde;              /* the last FORMAT_DESCRIPTION queued, for the identity check */
+    uint8_t *fde; /* the last FORMAT_DESCRIPTION queued, for the identity check */
     size_t fde_len;
     char fde_file[256];
-    bool healthy;              /* the connection delivered something: the retry budget starts over */
+    bool healthy; /* the connection delivered something: the retry budget starts over */
     int64_t lost_ms;
     int backoff_ms;
 
     /* caller only */
-    qitem_t *local;            /* taken from the shared queue in one go, yielded one by one */
-    qitem_t *cur;              /* yielded last; freed on the next call */
-    bool idle;                 /* the last next() found nothing */
-    MYSQL *status;             /* second connection for SHOW MASTER STATUS */
+    qitem_t *local; /* taken from the shared queue in one go, yielded one by one */
+    qitem_t *cur;   /* yielded last; freed on the next call */
+    bool idle;      /* the last next() found nothing */
+    MYSQL *status;  /* second connection for SHOW MASTER STATUS */
     int64_t status_ms;
     bool status_known, status_denied;
     char m_file[256];

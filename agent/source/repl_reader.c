@@ -16,16 +16,16 @@
 #include "agent/source/repl_internal.h"
 #include "lib/lib.h"
 
-#define HEADER_LEN 19
-#define FDE_CREATED_OFF (HEADER_LEN + 2 + 50) /* after binlog_version and server_version */
-#define EV_ROTATE 4
-#define EV_FDE 15
-#define EV_HEARTBEAT 27
-#define EV_GTID_MYSQL 33
-#define EV_HEARTBEAT_V2 41
-#define EV_GTID_MARIA 162
+#define HEADER_LEN         19
+#define FDE_CREATED_OFF    (HEADER_LEN + 2 + 50) /* after binlog_version and server_version */
+#define EV_ROTATE          4
+#define EV_FDE             15
+#define EV_HEARTBEAT       27
+#define EV_GTID_MYSQL      33
+#define EV_HEARTBEAT_V2    41
+#define EV_GTID_MARIA      162
 #define EV_GTID_LIST_MARIA 163
-#define ARTIFICIAL_F 0x20
+#define ARTIFICIAL_F       0x20
 
 #define QUEUE_CAP ((size_t)16 << 20)
 
@@ -64,8 +64,10 @@ static int enqueue(repl_source_t *rs, const uint8_t *ev, size_t len, uint64_t po
         free(it);
         return -1;
     }
-    if (rs->tail) rs->tail->next = it;
-    else rs->head = it;
+    if (rs->tail)
+        rs->tail->next = it;
+    else
+        rs->head = it;
     rs->tail = it;
     rs->qbytes += len;
     rs->hb_idle = false;
@@ -152,7 +154,8 @@ static int check_fde_identity(repl_source_t *rs, const uint8_t *ev, size_t len, 
                 !memcmp(ev + HEADER_LEN, old + HEADER_LEN, FDE_CREATED_OFF - HEADER_LEN) &&
                 !memcmp(ev + FDE_CREATED_OFF + 4, old + FDE_CREATED_OFF + 4, len - FDE_CREATED_OFF - 4 - 4);
     if (same) return 0;
-    snprintf(err, errlen, "after reconnecting to %s:%u, %s is not the file read before (its FORMAT_DESCRIPTION "
+    snprintf(err, errlen,
+             "after reconnecting to %s:%u, %s is not the file read before (its FORMAT_DESCRIPTION "
              "differs): the server was replaced or its binlogs reset; restart bintail from a checkpoint or --start",
              rs->url.host, rs->url.port, rs->file);
     return -1;

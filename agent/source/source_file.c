@@ -61,7 +61,6 @@ typedef struct file_source {
     uint8_t fde_copy[4096];
 } file_source_t;
 
-
 static const char *base_name(const char *path) {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
@@ -87,8 +86,10 @@ int bt_binlog_index_find(const char *dir, char *out, size_t outlen, char *err, s
             size_t l = strlen(de->d_name);
             if (strstr(de->d_name, "relay")) continue;
             /* mid-rewrite, MySQL's index exists only as <name>.index_crash_safe (open_index) */
-            if (l > 17 && !strcmp(de->d_name + l - 17, ".index_crash_safe")) l -= 11;
-            else if (!(l > 6 && !strcmp(de->d_name + l - 6, ".index"))) continue;
+            if (l > 17 && !strcmp(de->d_name + l - 17, ".index_crash_safe"))
+                l -= 11;
+            else if (!(l > 6 && !strcmp(de->d_name + l - 6, ".index")))
+                continue;
             if (found && !strncmp(first, de->d_name, l) && !first[l]) continue; /* both forms seen */
             if (!found) snprintf(first, sizeof first, "%.*s", (int)l, de->d_name);
             found++;

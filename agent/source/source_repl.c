@@ -265,8 +265,9 @@ bt_source_t *bt_source_repl_new(const bt_repl_opts_t *opts, const bt_start_pos_t
     repl_source_t *rs = bt_xcalloc(1, sizeof *rs);
     if (init_sync(rs) != 0) {
         free(rs);
-        snprintf(err, errlen, "replication source: cannot set up the reader thread's mutex and condition "
-                              "variables (the system is out of memory): free memory on this host, then restart");
+        snprintf(err, errlen,
+                 "replication source: cannot set up the reader thread's mutex and condition "
+                 "variables (the system is out of memory): free memory on this host, then restart");
         return NULL;
     }
     rs->base.ops = &repl_ops;

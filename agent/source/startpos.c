@@ -142,8 +142,7 @@ typedef struct gtid_pos {
 static bool not_contained(const bt_binlog_walk_t *w, const void *ctx) {
     const gtid_pos_t *want = ctx;
     uint8_t body[12]; /* seq_no (8), domain_id (4) */
-    if (bt_event_type(w->h) != BT_MARIA_GTID_EVENT ||
-        !bt_binlog_walk_body(w, BT_EVENT_HEADER_LEN, body, sizeof body))
+    if (bt_event_type(w->h) != BT_MARIA_GTID_EVENT || !bt_binlog_walk_body(w, BT_EVENT_HEADER_LEN, body, sizeof body))
         return false;
     uint64_t seq = bt_le64(body);
     uint32_t domain = bt_le32(body + 8);

@@ -153,15 +153,19 @@ static int resolve_mysql(const char *dir, char **files, size_t n, const char *te
     }
     if (rc == 0 && from == n) { /* p holds the oldest file's PREVIOUS_GTIDS */
         bt_gtid_set_missing(p, set, &prev);
-        bt_errf(err, errlen, "--start gtid:%s: the oldest binlog file here, %s, begins after GTIDs this set "
+        bt_errf(err, errlen,
+                "--start gtid:%s: the oldest binlog file here, %s, begins after GTIDs this set "
                 "lacks (%s): they were purged, so their changes are no longer here; take a new snapshot, or "
-                "give a set that contains them", text, files[0], prev.p ? prev.p : "");
+                "give a set that contains them",
+                text, files[0], prev.p ? prev.p : "");
         rc = BT_START_PURGED;
     }
     if (rc == 0) rc = first_not_in(dir, files, n, from, set, out, &any_gtid, err, errlen);
     if (rc == 0 && !any_gtid)
-        rc = bt_errf(err, errlen, "--start gtid:%s: these binlogs carry no GTIDs (is gtid_mode=ON on the server?); "
-                     "start with earliest, latest, FILE:POS or time: instead", text);
+        rc = bt_errf(err, errlen,
+                     "--start gtid:%s: these binlogs carry no GTIDs (is gtid_mode=ON on the server?); "
+                     "start with earliest, latest, FILE:POS or time: instead",
+                     text);
     bt_gtid_set_free(p);
     bt_buf_free(&prev);
     return rc;
@@ -175,7 +179,8 @@ int bt_start_resolve_gtid(const char *dir, char **files, size_t n, const char *t
     if (bt_gtid_set_parse(set, text, perr, sizeof perr) != 0) {
         rc = bt_errf(err, errlen, "--start gtid:: %s", perr);
     } else if (bt_gtid_set_empty(set)) {
-        rc = bt_errf(err, errlen, "--start gtid: names no GTID; give a GTID set (MySQL uuid:1-5) or position "
+        rc = bt_errf(err, errlen,
+                     "--start gtid: names no GTID; give a GTID set (MySQL uuid:1-5) or position "
                      "(MariaDB 0-1-100)");
     } else if ((mariadb = file_is_mariadb(dir, files[n - 1], err, errlen)) < 0) {
         rc = -1;
@@ -209,8 +214,10 @@ int bt_start_maria_gtids_known(const char *dir, const char *index, const char *p
     char idx[PATH_MAX], err[512];
     char **files = NULL;
     size_t n = 0;
-    if (index) snprintf(idx, sizeof idx, "%s", index);
-    else if (bt_binlog_index_find(dir, idx, sizeof idx, err, sizeof err) != 0) return -1;
+    if (index)
+        snprintf(idx, sizeof idx, "%s", index);
+    else if (bt_binlog_index_find(dir, idx, sizeof idx, err, sizeof err) != 0)
+        return -1;
     if (bt_binlog_index_read(dir, idx, &files, &n, err, sizeof err) != 0) return -1;
     /* each element of position, found or not */
     char *want = bt_xstrdup(position);
@@ -227,7 +234,9 @@ int bt_start_maria_gtids_known(const char *dir, const char *index, const char *p
         bt_event_t ev;
         uint64_t pos;
         while (left && gwalk_next(&g, &ev, &pos, err, sizeof err) == 1) {
-            const char *t = ev.kind == BT_EV_GTID ? ev.u.gtid.text : ev.kind == BT_EV_GTID_LIST ? ev.u.gtid_list.text : NULL;
+            const char *t = ev.kind == BT_EV_GTID        ? ev.u.gtid.text
+                            : ev.kind == BT_EV_GTID_LIST ? ev.u.gtid_list.text
+                                                         : NULL;
             for (size_t k = 0; t && k < nwant; k++)
                 if (!found[k] && (ev.kind == BT_EV_GTID ? !strcmp(t, elem[k]) : in_list(t, elem[k]))) {
                     found[k] = true;

@@ -12,15 +12,18 @@ static int column_index(const bt_table_t *t, const char *name) {
  * same empty input and land in one partition, so it is an error the operator must settle. */
 static int missing_column(const bt_table_t *t, const char *name, char *err, size_t errlen) {
     if (!t->has_names)
-        return bt_errf(err, errlen, "--partition-by column:%s: the binlog carries no column names for %s.%s "
+        return bt_errf(err, errlen,
+                       "--partition-by column:%s: the binlog carries no column names for %s.%s "
                        "(binlog_row_metadata=MINIMAL): set binlog_row_metadata=FULL on the server, or give "
-                       "--mysql so bintail can look the names up", name, t->db, t->name);
+                       "--mysql so bintail can look the names up",
+                       name, t->db, t->name);
     bt_buf_t cols;
     bt_buf_init(&cols, 600);
     for (uint32_t j = 0; j < t->ncols; j++) bt_buf_printf(&cols, "%s%s", j ? ", " : "", t->cols[j].name);
-    int rc = bt_errf(err, errlen, "--partition-by column:%s: table %s.%s has no column '%s' (its columns: %s); "
-                     "name columns every captured table has, or narrow --include", name, t->db, t->name, name,
-                     cols.p ? cols.p : "");
+    int rc = bt_errf(err, errlen,
+                     "--partition-by column:%s: table %s.%s has no column '%s' (its columns: %s); "
+                     "name columns every captured table has, or narrow --include",
+                     name, t->db, t->name, name, cols.p ? cols.p : "");
     bt_buf_free(&cols);
     return rc;
 }
@@ -57,12 +60,8 @@ int bt_pl_partition_input(bt_pipeline_t *p, const bt_change_t *c, const bt_buf_t
         bt_buf_putc(&p->hash, '.');
         bt_buf_puts(&p->hash, c->table_name ? c->table_name : "");
         return 0;
-    case BT_PARTITION_DATABASE:
-        bt_buf_puts(&p->hash, c->db ? c->db : "");
-        return 0;
-    case BT_PARTITION_COLUMN:
-        return column_values(p, c, err, errlen);
-    default:
-        return 0;
+    case BT_PARTITION_DATABASE: bt_buf_puts(&p->hash, c->db ? c->db : ""); return 0;
+    case BT_PARTITION_COLUMN: return column_values(p, c, err, errlen);
+    default: return 0;
     }
 }

@@ -29,7 +29,7 @@ typedef struct bt_pipeline_stats {
     _Atomic uint64_t skipped_oversize;
     _Atomic uint64_t skipped_statements; /* account and server statements, never published */
     _Atomic uint64_t transactions;
-    _Atomic int64_t last_event_ms;   /* when the source last yielded an event (bt_mono_ms) */
+    _Atomic int64_t last_event_ms; /* when the source last yielded an event (bt_mono_ms) */
     _Atomic int64_t source_advanced_ms;
     _Atomic bool caught_up;
 } bt_pipeline_stats_t;
@@ -92,6 +92,5 @@ int bt_pipeline_settle(bt_pipeline_t *p, int timeout_ms, char *err, size_t errle
 bool bt_pipeline_captures(bt_pipeline_t *p, const char *db, const char *table);
 /* Replace the source (after a snapshot, streaming starts at the snapshot's position). */
 void bt_pipeline_set_source(bt_pipeline_t *p, bt_source_t *src);
-
 
 #endif

@@ -16,8 +16,8 @@ typedef struct entry {
     char *key;          /* "db.table" */
     uint32_t ncols;     /* 0: looked up and not usable (warned) */
     char **names;
-    char **types;       /* information_schema DATA_TYPE of each column */
-    bool type_warned;   /* the binlog's column types differed from these (said once) */
+    char **types;     /* information_schema DATA_TYPE of each column */
+    bool type_warned; /* the binlog's column types differed from these (said once) */
     uint32_t *pk;
     uint32_t npk;
     struct entry *next;
@@ -157,8 +157,10 @@ static entry_t *lookup(bt_schema_t *s, const bt_table_t *t, const char *key, cha
         return NULL;
     }
     uint32_t ntypes = 0;
-    snprintf(q, sizeof q, "SELECT LOWER(DATA_TYPE) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' "
-                          "AND TABLE_NAME='%s' ORDER BY ORDINAL_POSITION", db, tb);
+    snprintf(q, sizeof q,
+             "SELECT LOWER(DATA_TYPE) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' "
+             "AND TABLE_NAME='%s' ORDER BY ORDINAL_POSITION",
+             db, tb);
     if (fetch_names(m, q, &e->types, &ntypes, err, errlen) != 0) {
         entry_free(e);
         return NULL;
@@ -200,20 +202,34 @@ static entry_t *lookup(bt_schema_t *s, const bt_table_t *t, const char *key, cha
  * not the types. NULL: no family known (never a reason to refuse the names). */
 static const char *binlog_family(uint8_t type) {
     switch (type) {
-    case BT_TYPE_TINY: case BT_TYPE_SHORT: case BT_TYPE_INT24: case BT_TYPE_LONG: case BT_TYPE_LONGLONG:
-        return "int";
-    case BT_TYPE_FLOAT: case BT_TYPE_DOUBLE: return "float";
-    case BT_TYPE_DECIMAL: case BT_TYPE_NEWDECIMAL: return "decimal";
-    case BT_TYPE_DATE: case BT_TYPE_NEWDATE: return "date";
-    case BT_TYPE_TIME: case BT_TYPE_TIME2: return "time";
-    case BT_TYPE_DATETIME: case BT_TYPE_DATETIME2: return "datetime";
-    case BT_TYPE_TIMESTAMP: case BT_TYPE_TIMESTAMP2: return "timestamp";
+    case BT_TYPE_TINY:
+    case BT_TYPE_SHORT:
+    case BT_TYPE_INT24:
+    case BT_TYPE_LONG:
+    case BT_TYPE_LONGLONG: return "int";
+    case BT_TYPE_FLOAT:
+    case BT_TYPE_DOUBLE: return "float";
+    case BT_TYPE_DECIMAL:
+    case BT_TYPE_NEWDECIMAL: return "decimal";
+    case BT_TYPE_DATE:
+    case BT_TYPE_NEWDATE: return "date";
+    case BT_TYPE_TIME:
+    case BT_TYPE_TIME2: return "time";
+    case BT_TYPE_DATETIME:
+    case BT_TYPE_DATETIME2: return "datetime";
+    case BT_TYPE_TIMESTAMP:
+    case BT_TYPE_TIMESTAMP2: return "timestamp";
     case BT_TYPE_YEAR: return "year";
     case BT_TYPE_BIT: return "bit";
-    case BT_TYPE_VARCHAR: case BT_TYPE_VAR_STRING: case BT_TYPE_STRING: return "string";
+    case BT_TYPE_VARCHAR:
+    case BT_TYPE_VAR_STRING:
+    case BT_TYPE_STRING: return "string";
     case BT_TYPE_ENUM: return "enum";
     case BT_TYPE_SET: return "set";
-    case BT_TYPE_TINY_BLOB: case BT_TYPE_MEDIUM_BLOB: case BT_TYPE_LONG_BLOB: case BT_TYPE_BLOB: return "blob";
+    case BT_TYPE_TINY_BLOB:
+    case BT_TYPE_MEDIUM_BLOB:
+    case BT_TYPE_LONG_BLOB:
+    case BT_TYPE_BLOB: return "blob";
     case BT_TYPE_JSON: return "json";
     case BT_TYPE_GEOMETRY: return "geometry";
     case BT_TYPE_VECTOR: return "vector";
@@ -223,17 +239,51 @@ static const char *binlog_family(uint8_t type) {
 
 static const char *schema_family(const char *t) {
     static const char *const map[][2] = {
-        {"tinyint", "int"}, {"smallint", "int"}, {"mediumint", "int"}, {"int", "int"}, {"integer", "int"},
-        {"bigint", "int"}, {"float", "float"}, {"double", "float"}, {"real", "float"}, {"decimal", "decimal"},
-        {"numeric", "decimal"}, {"date", "date"}, {"time", "time"}, {"datetime", "datetime"},
-        {"timestamp", "timestamp"}, {"year", "year"}, {"bit", "bit"}, {"char", "string"}, {"varchar", "string"},
-        {"binary", "string"}, {"varbinary", "string"}, {"inet4", "string"}, {"inet6", "string"},
-        {"uuid", "string"}, {"enum", "enum"}, {"set", "set"}, {"tinytext", "blob"}, {"text", "blob"},
-        {"mediumtext", "blob"}, {"longtext", "blob"}, {"tinyblob", "blob"}, {"blob", "blob"},
-        {"mediumblob", "blob"}, {"longblob", "blob"}, {"json", "json"}, {"geometry", "geometry"},
-        {"point", "geometry"}, {"linestring", "geometry"}, {"polygon", "geometry"}, {"multipoint", "geometry"},
-        {"multilinestring", "geometry"}, {"multipolygon", "geometry"}, {"geometrycollection", "geometry"},
-        {"geomcollection", "geometry"}, {"vector", "vector"},
+        {"tinyint", "int"},
+        {"smallint", "int"},
+        {"mediumint", "int"},
+        {"int", "int"},
+        {"integer", "int"},
+        {"bigint", "int"},
+        {"float", "float"},
+        {"double", "float"},
+        {"real", "float"},
+        {"decimal", "decimal"},
+        {"numeric", "decimal"},
+        {"date", "date"},
+        {"time", "time"},
+        {"datetime", "datetime"},
+        {"timestamp", "timestamp"},
+        {"year", "year"},
+        {"bit", "bit"},
+        {"char", "string"},
+        {"varchar", "string"},
+        {"binary", "string"},
+        {"varbinary", "string"},
+        {"inet4", "string"},
+        {"inet6", "string"},
+        {"uuid", "string"},
+        {"enum", "enum"},
+        {"set", "set"},
+        {"tinytext", "blob"},
+        {"text", "blob"},
+        {"mediumtext", "blob"},
+        {"longtext", "blob"},
+        {"tinyblob", "blob"},
+        {"blob", "blob"},
+        {"mediumblob", "blob"},
+        {"longblob", "blob"},
+        {"json", "json"},
+        {"geometry", "geometry"},
+        {"point", "geometry"},
+        {"linestring", "geometry"},
+        {"polygon", "geometry"},
+        {"multipoint", "geometry"},
+        {"multilinestring", "geometry"},
+        {"multipolygon", "geometry"},
+        {"geometrycollection", "geometry"},
+        {"geomcollection", "geometry"},
+        {"vector", "vector"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(map[i][0], t)) return map[i][1];
@@ -279,8 +329,8 @@ int bt_schema_lookup(void *ctx, bt_table_t *t, char *err, size_t errlen) {
     if (bad >= 0) {
         if (!e->type_warned)
             bt_warn("%s: column %d is %s in the binlog but `%s` (%s) in the table now (its schema changed since "
-                    "this event was written): columns stay @1..@%u for this table version", key, bad + 1,
-                    binlog_family(t->cols[bad].type), e->names[bad], e->types[bad], t->ncols);
+                    "this event was written): columns stay @1..@%u for this table version",
+                    key, bad + 1, binlog_family(t->cols[bad].type), e->names[bad], e->types[bad], t->ncols);
         e->type_warned = true;
         return 0;
     }

@@ -57,8 +57,10 @@ int bt_state_lock(const char *state_dir, int *fd_out, char *err, size_t errlen) 
             long pid = wait_holder(fd);
             char who[32] = "";
             if (pid) snprintf(who, sizeof who, " (pid %ld)", pid);
-            snprintf(err, errlen, "--state-dir %s is in use by another bintail%s: stop it, or give this one its own "
-                                  "--state-dir", state_dir, who);
+            snprintf(err, errlen,
+                     "--state-dir %s is in use by another bintail%s: stop it, or give this one its own "
+                     "--state-dir",
+                     state_dir, who);
         } else {
             snprintf(err, errlen, "--state-dir %s: cannot lock %s: %s", state_dir, path, strerror(errno));
         }

@@ -32,8 +32,10 @@ static int count(const char *hay, const char *needle) {
 
 static void test_enums(bt_config_t *cfg) {
     ok(parse(cfg, BT_CMD_RUN, (const char *[]){"--partition-by", "tabel", NULL}) < 0, "--partition-by tabel refused");
-    is_str(err, "--partition-by: unknown value 'tabel' (expected one of: pk, table, database, "
-                "column:NAME[,NAME...], transaction, partition0, random)", "one message, the values listed");
+    is_str(err,
+           "--partition-by: unknown value 'tabel' (expected one of: pk, table, database, "
+           "column:NAME[,NAME...], transaction, partition0, random)",
+           "one message, the values listed");
     is_int(count(err, "--partition-by"), 1, "the flag is named once");
     ok(parse(cfg, BT_CMD_RUN, (const char *[]){"--partition-by=column:tenant,region", NULL}) == 0,
        "--partition-by=column:tenant,region");
@@ -66,8 +68,9 @@ static void test_subcommands(bt_config_t *cfg) {
     is_str(cfg->state_dir, "/y", "state dir");
     ok(parse(cfg, BT_CMD_STATUS, (const char *[]){"--max-rps", "5", NULL}) < 0, "status refuses --max-rps");
     ok(strstr(err, "--max-rps is a flag of bintail run or bintail throttle, not of bintail status") != NULL, "%s", err);
-    ok(parse(cfg, BT_CMD_THROTTLE, (const char *[]){"--state-dir", "/x", "--max-mbps=20", "--max-rps", "4000", NULL})
-           == 0, "throttle --max-mbps=20 --max-rps 4000");
+    ok(parse(cfg, BT_CMD_THROTTLE, (const char *[]){"--state-dir", "/x", "--max-mbps=20", "--max-rps", "4000", NULL}) ==
+           0,
+       "throttle --max-mbps=20 --max-rps 4000");
     ok(cfg->throttle.stream_bytes_per_sec == 20e6, "--max-mbps in bytes per second");
     ok(cfg->throttle.stream_rows_per_sec == 4000, "--max-rps in rows per second");
     ok(parse(cfg, BT_CMD_THROTTLE, (const char *[]){"--max-rps", "-1", NULL}) < 0, "a negative limit refused");
@@ -117,8 +120,10 @@ static void test_limits(void) {
     bt_jw_obj_begin(&w);
     bt_limits_json(&lim, &w);
     bt_jw_obj_end(&w);
-    is_str(b.p, "{\"max_rps\":0,\"max_mbps\":2.5,\"snapshot_max_qps\":0,\"snapshot_max_rps\":0,"
-                "\"snapshot_max_mbps\":0}", "as JSON");
+    is_str(b.p,
+           "{\"max_rps\":0,\"max_mbps\":2.5,\"snapshot_max_qps\":0,\"snapshot_max_rps\":0,"
+           "\"snapshot_max_mbps\":0}",
+           "as JSON");
     bt_buf_free(&b);
 }
 

@@ -375,10 +375,15 @@ static void test_walker(void) {
     walk_types("bin.000001", got, sizeof got, &last, err, sizeof err);
     is_str(got, "15 162 2 30 16", "the walker steps over the whole events of a file");
     is_int(last, BT_WALK_TORN, "and stops at a torn one");
-    is_str(err, "bin.000001:297: the file ends inside an event (31 of 36 bytes; the server is still writing it, "
-                "or stopped while writing it)", "naming file:offset and how much of it is there");
+    is_str(err,
+           "bin.000001:297: the file ends inside an event (31 of 36 bytes; the server is still writing it, "
+           "or stopped while writing it)",
+           "naming file:offset and how much of it is there");
 
-    append_raw("bin.000002", "\xfe" "bin", 4);
+    append_raw("bin.000002",
+               "\xfe"
+               "bin",
+               4);
     uint8_t none[1] = {0};
     event(16, none, 0);
     ev[9] = 5; /* event_size shorter than the header */
@@ -388,7 +393,10 @@ static void test_walker(void) {
     is_str(err, "bin.000002:4: impossible event length 5 (the file is damaged or not a binlog)",
            "and names file:offset and the length");
 
-    append_raw("bin.000003", "\xfe" "bi", 3);
+    append_raw("bin.000003",
+               "\xfe"
+               "bi",
+               3);
     walk_types("bin.000003", got, sizeof got, &last, err, sizeof err);
     ok(last == BT_WALK_END && !got[0], "a file too short for its magic is being created: no events yet, no error");
 
@@ -417,8 +425,8 @@ static void test_start_resolve(void) {
     bt_start_pos_t pos;
     char err[512] = "";
     is_int(bt_start_resolve("latest", dir, NULL, &pos, err, sizeof err), 0, "--start latest resolves");
-    ok(!strcmp(pos.file, "bin.000001") && pos.pos == 297, "after the last complete transaction (got %s:%llu)",
-       pos.file, (unsigned long long)pos.pos);
+    ok(!strcmp(pos.file, "bin.000001") && pos.pos == 297, "after the last complete transaction (got %s:%llu)", pos.file,
+       (unsigned long long)pos.pos);
     bt_start_resolve("earliest", dir, NULL, &pos, err, sizeof err);
     ok(!strcmp(pos.file, "bin.000001") && pos.pos == 4, "--start earliest: the first event of the first file");
     bt_start_resolve("gtid:0-2-6", dir, NULL, &pos, err, sizeof err);
@@ -454,8 +462,10 @@ static void test_event_blocks(void) {
     }
     is_str(got, "15 162 2 30 16", "whole events, in place");
     is_int(rc, BT_EVENT_BLOCKS_TORN, "then the torn one");
-    is_str(err, "bin.000001:297: the file ends inside an event (30 of 31 bytes; the server is still writing it, "
-                "or stopped while writing it)", "named by file:offset");
+    is_str(err,
+           "bin.000001:297: the file ends inside an event (30 of 31 bytes; the server is still writing it, "
+           "or stopped while writing it)",
+           "named by file:offset");
     bt_event_blocks_free(&eb);
     gzclose(gz);
 }

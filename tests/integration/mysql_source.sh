@@ -60,6 +60,23 @@ ok $? "the restart reads to the end" || tail -5 "$BT_TMP/restart.log"
 is "$(ids "$out" | tr '\n' ' ')" "641 " "only the new row"
 is "$(ckgtid)" "$(executed replica)" "and the checkpoint is the replica's executed set again"
 
+# The replication source as a user with a password (caching_sha2_password, MySQL 8.4+'s only
+# plugin) and only the grants it documents; a wrong password is one line naming the user.
+sql primary "CREATE USER 'repl'@'%' IDENTIFIED BY 'r3pl-pw'; GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'repl'@'%';"
+echo 'r3pl-pw' >"$BT_TMP/pw"
+is "$(sql primary "SELECT plugin FROM mysql.user WHERE user = 'repl'")" caching_sha2_password "the user authenticates with caching_sha2_password"
+"$BINTAIL" --source replication --mysql "mysql://repl@127.0.0.1:$primary_PORT" --mysql-password-file "$BT_TMP/pw" \
+  --server-id 4343 --snapshot never --start earliest --include "$db\\.t" --sink "file:$BT_TMP/repl.jsonl" \
+  --stop-at-end >"$BT_TMP/repl.log" 2>&1
+ok $? "--source replication authenticates and streams to the end" || tail -3 "$BT_TMP/repl.log"
+is "$(ids "$BT_TMP/repl.jsonl" | wc -l)" 641 "every row of the primary over the protocol"
+echo 'wrong' >"$BT_TMP/badpw"
+"$BINTAIL" --source replication --mysql "mysql://repl@127.0.0.1:$primary_PORT" --mysql-password-file "$BT_TMP/badpw" \
+  --server-id 4343 --snapshot never --retry-connect 1s --sink stdout --stop-at-end >/dev/null 2>"$BT_TMP/badpw.log"
+ok $([ $? -ne 0 ]; echo $?) "a wrong password fails"
+grep -q "repl" "$BT_TMP/badpw.log" && grep -qi "denied" "$BT_TMP/badpw.log"
+ok $? "naming the user: $(tail -1 "$BT_TMP/badpw.log" | cut -c1-200)"
+
 # --start gtid:SET, MySQL's form: reading starts at the first transaction the set lacks.
 uuid=$(sql primary "SELECT @@server_uuid")
 gno_of() { echo $(( $1 + 2 )); }  # CREATE DATABASE, CREATE TABLE, then one per row

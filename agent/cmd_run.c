@@ -17,6 +17,7 @@
 #include "agent/alerting.h"
 #include "agent/stream/checkpoint.h"
 #include "agent/source/mysql_url.h"
+#include "agent/source/repl_gtid.h"
 #include "agent/commands.h"
 #include "agent/control.h"
 #include "agent/options.h"
@@ -120,16 +121,20 @@ static int resume_elsewhere(const bt_config_t *cfg, const char *dir, const bt_po
     return 1;
 }
 
-/* The id of the server --mysql names and whether it is MariaDB: 0, or -1 with err. */
-static int repl_server_identity(const bt_config_t *cfg, uint32_t *sid, bool *mariadb, char *err, size_t errlen) {
+/* A connection to the server --mysql names, for the replication source's start; NULL with err. */
+static MYSQL *repl_connect(const bt_config_t *cfg, char *err, size_t errlen) {
     bt_mysql_url_t url;
     char *password = NULL;
     if (bt_mysql_url_parse(cfg->mysql_url, &url, err, errlen) != 0 ||
         bt_mysql_password(cfg->mysql_password_file, &password, err, errlen) != 0)
-        return -1;
+        return NULL;
     MYSQL *m = bt_mysql_connect(&url, password, 10, err, errlen);
     free(password);
-    if (!m) return -1;
+    return m;
+}
+
+/* The id of the server m is connected to and whether it is MariaDB: 0, or -1 with err. */
+static int repl_server_identity(MYSQL *m, uint32_t *sid, bool *mariadb, char *err, size_t errlen) {
     int rc = -1;
     MYSQL_RES *res = mysql_query(m, "SELECT @@server_id, VERSION()") == 0 ? mysql_store_result(m) : NULL;
     MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
@@ -141,39 +146,70 @@ static int repl_server_identity(const bt_config_t *cfg, uint32_t *sid, bool *mar
         bt_errf(err, errlen, "--mysql: SELECT @@server_id failed: %s", mysql_error(m));
     }
     if (res) mysql_free_result(res);
-    mysql_close(m);
     return rc;
+}
+
+/* --start gtid:TEXT, or a checkpoint's GTID state, on the server m: MariaDB takes the position
+ * itself (*gtid); a MySQL set becomes a file and offset there (*start). 0, -1 with err, or
+ * BT_START_PURGED. */
+static int repl_gtid_start(MYSQL *m, bool mariadb, const char *text, bt_start_pos_t *start, char *gtid,
+                           size_t gtidlen, char *err, size_t errlen) {
+    if (!mariadb) return bt_repl_resolve_mysql_gtid(m, text, start->file, sizeof start->file, &start->pos, err, errlen);
+    if (strchr(text, ':'))
+        return bt_errf(err, errlen, "--start gtid:%s is a MySQL GTID set, but --mysql is a MariaDB server: give a "
+                       "MariaDB GTID position like gtid:0-1-100 (SELECT @@gtid_binlog_pos), or FILE:POS", text);
+    snprintf(gtid, gtidlen, "%s", text);
+    return 0;
+}
+
+/* The checkpoint is of server ck->server_id, --mysql is server sid (m): follow its GTID state
+ * there (1), or refuse (-1, *rc set). */
+static int repl_follow(MYSQL *m, bool mariadb, uint32_t sid, const bt_position_t *ck, bt_start_pos_t *start,
+                       char *gtid, size_t gtidlen, int *rc, char *err, size_t errlen) {
+    if (!ck->gtid[0]) {
+        *rc = BT_RUN_OPERATOR;
+        return bt_errf(err, errlen,
+                       "the checkpoint is for another binlog: it was written reading server %u (%s:%llu), "
+                       "but --mysql is server %u, and it has no GTID state to find its place there. Start over "
+                       "with --reset-checkpoint (and a new snapshot)",
+                       ck->server_id, ck->file, (unsigned long long)ck->pos, sid);
+    }
+    char gerr[1024];
+    memset(start, 0, sizeof *start);
+    if (repl_gtid_start(m, mariadb, ck->gtid, start, gtid, gtidlen, gerr, sizeof gerr) != 0) {
+        *rc = BT_RUN_OPERATOR;
+        return bt_errf(err, errlen,
+                       "the checkpoint was written reading server %u (%s:%llu); following its GTID state on "
+                       "server %u failed: %s",
+                       ck->server_id, ck->file, (unsigned long long)ck->pos, sid, gerr);
+    }
+    if (start->file[0])
+        bt_info("the checkpoint was written reading server %u (%s:%llu); --mysql is server %u: resuming by the "
+                "checkpoint's GTID state at %s:%llu",
+                ck->server_id, ck->file, (unsigned long long)ck->pos, sid, start->file,
+                (unsigned long long)start->pos);
+    else
+        bt_info("the checkpoint was written reading server %u (%s:%llu); --mysql is server %u: resuming by the "
+                "checkpoint's GTID position %s",
+                ck->server_id, ck->file, (unsigned long long)ck->pos, sid, ck->gtid);
+    return 1;
 }
 
 /* The replication source's check of a checkpoint: it must be of the server --mysql reads (the
  * file:pos of another server's binlog names other transactions). A MariaDB checkpoint with a
  * GTID position is followed on the new server by it (*gtid set, 1 returned); otherwise -1 (*rc
  * set) with the reason; 0 when the checkpoint is this server's. */
-static int repl_resume_elsewhere(const bt_config_t *cfg, const bt_position_t *ck, char *gtid, size_t gtidlen, int *rc,
-                                 char *err, size_t errlen) {
+static int repl_resume_elsewhere(const bt_config_t *cfg, const bt_position_t *ck, bt_start_pos_t *start, char *gtid,
+                                 size_t gtidlen, int *rc, char *err, size_t errlen) {
     uint32_t sid = 0;
     bool mariadb = false;
     if (!ck->server_id) return 0;
-    if (repl_server_identity(cfg, &sid, &mariadb, err, errlen) != 0) return -1; /* exit 1: try again */
-    if (sid == ck->server_id) return 0;
-    *rc = BT_RUN_OPERATOR;
-    if (!ck->gtid[0])
-        return bt_errf(err, errlen,
-                       "the checkpoint is for another binlog: it was written reading server %u (%s:%llu), "
-                       "but --mysql is server %u, and it has no GTID state to find its place there. Start over "
-                       "with --reset-checkpoint (and a new snapshot)",
-                       ck->server_id, ck->file, (unsigned long long)ck->pos, sid);
-    if (!mariadb || strchr(ck->gtid, ':'))
-        return bt_errf(err, errlen,
-                       "the checkpoint was written reading server %u (%s:%llu), but --mysql is server %u: "
-                       "following a MySQL GTID set to another server is done by the file source (--binlog-dir on "
-                       "that server's host); over replication, start over with --reset-checkpoint",
-                       ck->server_id, ck->file, (unsigned long long)ck->pos, sid);
-    snprintf(gtid, gtidlen, "%s", ck->gtid);
-    bt_info("the checkpoint was written reading server %u (%s:%llu); --mysql is server %u: resuming by the "
-            "checkpoint's GTID position %s",
-            ck->server_id, ck->file, (unsigned long long)ck->pos, sid, ck->gtid);
-    return 1;
+    MYSQL *m = repl_connect(cfg, err, errlen);
+    if (!m) return -1; /* exit 1: try again */
+    int r = repl_server_identity(m, &sid, &mariadb, err, errlen);
+    if (r == 0 && sid != ck->server_id) r = repl_follow(m, mariadb, sid, ck, start, gtid, gtidlen, rc, err, errlen);
+    mysql_close(m);
+    return r;
 }
 
 /* The replication source: URL and password from the flags; where to start from the
@@ -200,7 +236,10 @@ static bt_source_t *open_repl_source(const bt_config_t *cfg, const bt_start_pos_
     return src;
 }
 
-/* --start for the replication source: no local files to scan, so the server answers. */
+/* --start for the replication source: no local files to scan, so the server answers. 0; -1 a
+ * wrong --start (exit 2); BT_START_PURGED (exit 3); REPL_START_RETRY when the server could not
+ * be asked (exit 1: a restart may reach it). */
+#define REPL_START_RETRY (-3)
 static int resolve_repl_start(const bt_config_t *cfg, bt_start_pos_t *start, char *gtid, size_t gtidlen, char *err,
                               size_t errlen) {
     memset(start, 0, sizeof *start);
@@ -208,21 +247,21 @@ static int resolve_repl_start(const bt_config_t *cfg, bt_start_pos_t *start, cha
     const char *spec = cfg->start;
     if (!strcmp(spec, "earliest")) return 0; /* the server's first binlog */
     if (!strncmp(spec, "gtid:", 5)) {
-        snprintf(gtid, gtidlen, "%s", spec + 5);
-        return 0;
-    }
-    if (!strcmp(spec, "latest")) {
-        bt_mysql_url_t url;
-        char *password = NULL;
-        if (bt_mysql_url_parse(cfg->mysql_url, &url, err, errlen) != 0 ||
-            bt_mysql_password(cfg->mysql_password_file, &password, err, errlen) != 0)
-            return -1;
-        MYSQL *m = bt_mysql_connect(&url, password, 10, err, errlen);
-        free(password);
-        if (!m) return -1;
-        int rc = bt_mysql_binlog_end(m, start->file, sizeof start->file, &start->pos, NULL, err, errlen);
+        MYSQL *m = repl_connect(cfg, err, errlen);
+        if (!m) return REPL_START_RETRY;
+        uint32_t sid;
+        bool mariadb;
+        int rc = repl_server_identity(m, &sid, &mariadb, err, errlen) != 0 ? REPL_START_RETRY : 0;
+        if (rc == 0) rc = repl_gtid_start(m, mariadb, spec + 5, start, gtid, gtidlen, err, errlen);
         mysql_close(m);
         return rc;
+    }
+    if (!strcmp(spec, "latest")) {
+        MYSQL *m = repl_connect(cfg, err, errlen);
+        if (!m) return REPL_START_RETRY;
+        int rc = bt_mysql_binlog_end(m, start->file, sizeof start->file, &start->pos, NULL, err, errlen);
+        mysql_close(m);
+        return rc != 0 ? REPL_START_RETRY : 0;
     }
     if (!strncmp(spec, "time:", 5)) {
         snprintf(err, errlen, "--start time: needs the local binlog files (--binlog-dir); with --source replication "
@@ -380,12 +419,10 @@ int bt_cmd_run(int argc, char **argv) {
         start.pos = at.pos;
         bt_info("snapshot done: streaming from %s:%llu", start.file, (unsigned long long)start.pos);
     } else if (resumed) {
-        int moved = repl ? repl_resume_elsewhere(&cfg, &ck, gtid, sizeof gtid, &rc, err, sizeof err)
+        int moved = repl ? repl_resume_elsewhere(&cfg, &ck, &start, gtid, sizeof gtid, &rc, err, sizeof err)
                          : resume_elsewhere(&cfg, dir, &ck, &start, &rc, err, sizeof err);
         if (moved < 0) goto out;
-        if (moved && repl) {
-            memset(&start, 0, sizeof start); /* by GTID: the server finds the place */
-        } else if (moved) {
+        if (moved) {
             fresh_start = true; /* a checkpoint of this server's files is written at once */
         } else {
             memset(&start, 0, sizeof start);
@@ -395,7 +432,11 @@ int bt_cmd_run(int argc, char **argv) {
                     ck.gtid[0] ? " gtid " : "", ck.gtid);
         }
     } else if (repl) {
-        if (resolve_repl_start(&cfg, &start, gtid, sizeof gtid, err, sizeof err) != 0) goto out;
+        int rr = resolve_repl_start(&cfg, &start, gtid, sizeof gtid, err, sizeof err);
+        if (rr != 0) {
+            rc = rr == REPL_START_RETRY ? BT_RUN_RETRY : rr == BT_START_PURGED ? BT_RUN_OPERATOR : 2;
+            goto out;
+        }
         bt_info("starting at %s (--start %s)", gtid[0] ? gtid : start.file[0] ? start.file : "the first binlog",
                 cfg.start);
         fresh_start = start.file[0] != 0;

@@ -8,7 +8,7 @@ agent_libbtagent_a_SOURCES += \
 	agent/source/startpos.c agent/source/startpos_gtid.c agent/source/startpos.h \
 	agent/source/event_blocks.c agent/source/event_blocks.h \
 	agent/source/source_repl.c agent/source/repl_conn.c agent/source/repl_reader.c \
-	agent/source/repl_internal.h \
+	agent/source/repl_internal.h agent/source/repl_gtid.c agent/source/repl_gtid.h \
 	agent/source/mysql_url.c agent/source/mysql_url.h
 
 check_PROGRAMS += tests/unit/test_source_file

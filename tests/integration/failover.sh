@@ -87,6 +87,17 @@ if "$BT_SRCDIR/scripts/mysql-root" >/dev/null 2>&1; then
   scenario mysql mprimary ma mb mysql_wait_replica
   is "$(ckfield "$BT_TMP/state-mysql" gtid)" "$(sql mb "SELECT @@GLOBAL.gtid_executed" | tr -d '\n ')" \
     "mysql: the checkpoint holds replica mb's executed set"
+  # and over the replication protocol, MySQL sets too
+  rstate=$BT_TMP/state-mrepl
+  repl "$ma_PORT" "$BT_TMP/mr1.jsonl" >"$BT_TMP/mr1.log" 2>&1
+  ok $? "mysql replication source: a run on replica ma" || tail -3 "$BT_TMP/mr1.log"
+  for i in $(seq 71 75); do sql mprimary "INSERT INTO $db.t VALUES ($i, 'repl');"; done
+  mysql_wait_replica ma mprimary; mysql_wait_replica mb mprimary
+  repl "$mb_PORT" "$BT_TMP/mr2.jsonl" >"$BT_TMP/mr2.log" 2>&1
+  ok $? "mysql replication source: the same checkpoint on replica mb" || tail -3 "$BT_TMP/mr2.log"
+  is "$(ids "$BT_TMP/mr2.jsonl" | tr '\n' ' ')" "71 72 73 74 75 " "mysql replication source: it reads on at row 71"
+  grep -q "resuming by the checkpoint's GTID state at" "$BT_TMP/mr2.log"
+  ok $? "mysql replication source: a log line names both servers: $(grep -m1 'resuming by' "$BT_TMP/mr2.log" | cut -c1-160)"
 else
   ok 1 "# SKIP no MySQL server here: $("$BT_SRCDIR/scripts/mysql-root" 2>&1 >/dev/null | tail -1)"
 fi

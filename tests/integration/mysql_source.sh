@@ -89,6 +89,18 @@ is "$(ids "$BT_TMP/g.jsonl" | wc -l)" 41 "and reads on to the end"
   --state-dir "$BT_TMP/gstate" --stop-at-end >"$BT_TMP/g2.log" 2>&1
 is "$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["gtid"])' "$BT_TMP/gstate/checkpoint.json")" \
   "$(executed replica)" "the checkpoint after a gtid: start holds the whole executed set"
+# The same over the replication protocol (the server's files searched with SHOW BINLOG EVENTS).
+"$BINTAIL" --source replication --mysql "mysql://repl@127.0.0.1:$primary_PORT" --mysql-password-file "$BT_TMP/pw" \
+  --server-id 4344 --snapshot never --start "gtid:$uuid:1-$(gno_of 600)" --include "$db\\.t" \
+  --sink "file:$BT_TMP/rg.jsonl" --stop-at-end >"$BT_TMP/rg.log" 2>&1
+ok $? "--source replication --start gtid:$uuid:1-$(gno_of 600)" || tail -3 "$BT_TMP/rg.log"
+is "$(ids "$BT_TMP/rg.jsonl" | sed -n 1p) $(ids "$BT_TMP/rg.jsonl" | wc -l)" "601 41" \
+  "over replication too it starts at the first row the set lacks and reads on to the end"
+"$BINTAIL" --source replication --mysql "mysql://repl@127.0.0.1:$primary_PORT" --mysql-password-file "$BT_TMP/pw" \
+  --server-id 4344 --snapshot never --start "gtid:0-1-5" --sink stdout --stop-at-end >/dev/null 2>"$BT_TMP/rgm.log"
+is "$?" 2 "over replication a MariaDB position for a MySQL server exits 2"
+grep -q "is a MariaDB GTID position, but --mysql is a MySQL server" "$BT_TMP/rgm.log"
+ok $? "and says so: $(tail -1 "$BT_TMP/rgm.log" | cut -c1-160)"
 "$BINTAIL" --binlog-dir "$replica_DIR/data" --sink stdout --start "gtid:0-1-5" --stop-at-end >/dev/null 2>"$BT_TMP/gm.log"
 is "$?" 2 "a MariaDB GTID position given for MySQL binlogs exits 2"
 grep -q "is a MariaDB GTID position, but the binlogs here are MySQL's" "$BT_TMP/gm.log"

@@ -7,13 +7,7 @@
 . "$BT_SRCDIR/tests/lib/common.sh"
 
 db=${TOPIC_PREFIX}
-ids() {  # the ids of inserted rows in the output, in order
-  $PY -c '
-import json, sys
-for line in open(sys.argv[1]):
-    v = json.loads(line)
-    if v.get("op") == "insert" and v.get("table") == "t": print(v["after"]["id"])' "$1"
-}
+ids() { inserted_ids "$1" t; }  # the ids of rows inserted into table t, in order
 ckfield() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1/checkpoint.json" "$2"; }
 
 # scenario FLAVOR PRIMARY A B WAIT: rows 1-50 read on A, rows 51-60 written, then read on B.
@@ -49,21 +43,26 @@ replica_of ra primary
 replica_of rb primary
 scenario mariadb primary ra rb wait_replica
 
-# The replication source checks the checkpoint's server too, and follows a MariaDB position.
-rstate=$BT_TMP/state-repl
+# repl_scenario FLAVOR PRIMARY A B WAIT FIRST: the replication source checks the checkpoint's
+# server too, and follows its GTID state (MariaDB position, or MySQL set) on replica B.
 repl() {
   "$BINTAIL" --source replication --mysql "mysql://root@127.0.0.1:$1" --server-id 4242 --snapshot never \
-    --sink "file:$2" --state-dir "$rstate" --include "$db\\.t" --stop-at-end
+    --sink "file:$2" --state-dir "$3" --include "$db\\.t" --stop-at-end
 }
-repl "$ra_PORT" "$BT_TMP/r1.jsonl" >"$BT_TMP/r1.log" 2>&1
-ok $? "replication source: a run on replica ra" || tail -3 "$BT_TMP/r1.log"
-for i in $(seq 61 65); do sql primary "INSERT INTO $db.t VALUES ($i, 'repl');"; done
-wait_replica ra primary; wait_replica rb primary
-repl "$rb_PORT" "$BT_TMP/r2.jsonl" >"$BT_TMP/r2.log" 2>&1
-ok $? "replication source: the same checkpoint on replica rb" || tail -3 "$BT_TMP/r2.log"
-is "$(ids "$BT_TMP/r2.jsonl" | tr '\n' ' ')" "61 62 63 64 65 " "replication source: it reads on at row 61"
-grep -q "resuming by the checkpoint's GTID position" "$BT_TMP/r2.log"
-ok $? "replication source: a log line names both servers: $(grep -m1 'resuming by' "$BT_TMP/r2.log" | cut -c1-160)"
+repl_scenario() {
+  local flavor=$1 pri=$2 a=$3 b=$4 wait=$5 first=$6 rstate=$BT_TMP/rstate-$1 i
+  repl "$(eval echo "\$${a}_PORT")" "$BT_TMP/$flavor-r1.jsonl" "$rstate" >"$BT_TMP/$flavor-r1.log" 2>&1
+  ok $? "$flavor replication source: a run on replica $a" || tail -3 "$BT_TMP/$flavor-r1.log"
+  for i in $(seq "$first" $((first + 4))); do sql "$pri" "INSERT INTO $db.t VALUES ($i, 'repl');"; done
+  $wait "$a" "$pri"; $wait "$b" "$pri"
+  repl "$(eval echo "\$${b}_PORT")" "$BT_TMP/$flavor-r2.jsonl" "$rstate" >"$BT_TMP/$flavor-r2.log" 2>&1
+  ok $? "$flavor replication source: the same checkpoint on replica $b" || tail -3 "$BT_TMP/$flavor-r2.log"
+  is "$(ids "$BT_TMP/$flavor-r2.jsonl" | tr '\n' ' ')" "$(seq "$first" $((first + 4)) | tr '\n' ' ')" \
+    "$flavor replication source: it reads on at row $first"
+  grep -q "resuming by the checkpoint's GTID" "$BT_TMP/$flavor-r2.log"
+  ok $? "$flavor replication source: a log line names both servers: $(grep -m1 'resuming by' "$BT_TMP/$flavor-r2.log" | cut -c1-160)"
+}
+repl_scenario mariadb primary ra rb wait_replica 61
 
 # Without a GTID state, another server's checkpoint is refused and the message says why.
 nogtid=$BT_TMP/state-nogtid
@@ -87,17 +86,7 @@ if "$BT_SRCDIR/scripts/mysql-root" >/dev/null 2>&1; then
   scenario mysql mprimary ma mb mysql_wait_replica
   is "$(ckfield "$BT_TMP/state-mysql" gtid)" "$(sql mb "SELECT @@GLOBAL.gtid_executed" | tr -d '\n ')" \
     "mysql: the checkpoint holds replica mb's executed set"
-  # and over the replication protocol, MySQL sets too
-  rstate=$BT_TMP/state-mrepl
-  repl "$ma_PORT" "$BT_TMP/mr1.jsonl" >"$BT_TMP/mr1.log" 2>&1
-  ok $? "mysql replication source: a run on replica ma" || tail -3 "$BT_TMP/mr1.log"
-  for i in $(seq 71 75); do sql mprimary "INSERT INTO $db.t VALUES ($i, 'repl');"; done
-  mysql_wait_replica ma mprimary; mysql_wait_replica mb mprimary
-  repl "$mb_PORT" "$BT_TMP/mr2.jsonl" >"$BT_TMP/mr2.log" 2>&1
-  ok $? "mysql replication source: the same checkpoint on replica mb" || tail -3 "$BT_TMP/mr2.log"
-  is "$(ids "$BT_TMP/mr2.jsonl" | tr '\n' ' ')" "71 72 73 74 75 " "mysql replication source: it reads on at row 71"
-  grep -q "resuming by the checkpoint's GTID state at" "$BT_TMP/mr2.log"
-  ok $? "mysql replication source: a log line names both servers: $(grep -m1 'resuming by' "$BT_TMP/mr2.log" | cut -c1-160)"
+  repl_scenario mysql mprimary ma mb mysql_wait_replica 71
 else
   ok 1 "# SKIP no MySQL server here: $("$BT_SRCDIR/scripts/mysql-root" 2>&1 >/dev/null | tail -1)"
 fi

@@ -11,13 +11,7 @@ mysql_replica_of replica primary
 db=${TOPIC_PREFIX:-bt}_$$
 out=$BT_TMP/out.jsonl
 state=$BT_TMP/state
-ids() {  # the ids of inserted rows in the output, in order
-  $PY -c '
-import json, sys
-for line in open(sys.argv[1]):
-    v = json.loads(line)
-    if v.get("op") == "insert" and v.get("table") == "t": print(v["after"]["id"])' "$1"
-}
+ids() { inserted_ids "$1" t; }  # the ids of rows inserted into table t, in order
 ckgtid() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["gtid"])' "$state/checkpoint.json"; }
 executed() { sql "$1" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n '; }
 

@@ -10,13 +10,7 @@ replica_of replica primary
 db=${TOPIC_PREFIX}
 out=$BT_TMP/out.jsonl
 state=$BT_TMP/state
-ids() {  # the ids of inserted rows in the output, in order
-  $PY -c '
-import json, sys
-for line in open(sys.argv[1]):
-    v = json.loads(line)
-    if v.get("op") == "insert" and v.get("table") == "t": print(v["after"]["id"])' "$1"
-}
+ids() { inserted_ids "$1" t; }  # the ids of rows inserted into table t, in order
 
 sql primary "CREATE DATABASE $db; CREATE TABLE $db.t (id INT PRIMARY KEY, note VARCHAR(100));"
 bintail_bg "$BT_TMP/follow.log" --binlog-dir "$replica_DIR/data" --sink "file:$out" --state-dir "$state" \

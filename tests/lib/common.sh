@@ -255,6 +255,16 @@ consume_py() {
 
 # ---------------------------------------------------------------- bintail
 # bintail_bg LOGFILE ARGS...: start bintail in the background; sets BT_PID.
+# inserted_ids FILE TABLE: the ids of the rows inserted into TABLE in a JSON-lines output of
+# bintail's json format, in order, one per line.
+inserted_ids() {
+  $PY -c '
+import json, sys
+for line in open(sys.argv[1]):
+    v = json.loads(line)
+    if v.get("op") == "insert" and v.get("table") == sys.argv[2]: print(v["after"]["id"])' "$1" "$2"
+}
+
 bintail_bg() {
   local log=$1; shift
   "$BINTAIL" "$@" >"$log" 2>&1 &

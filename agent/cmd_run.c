@@ -152,20 +152,22 @@ static int repl_server_identity(MYSQL *m, uint32_t *sid, bool *mariadb, char *er
 /* --start gtid:TEXT, or a checkpoint's GTID state, on the server m: MariaDB takes the position
  * itself (*gtid); a MySQL set becomes a file and offset there (*start). 0, -1 with err, or
  * BT_START_PURGED. */
-static int repl_gtid_start(MYSQL *m, bool mariadb, const char *text, bt_start_pos_t *start, char *gtid,
-                           size_t gtidlen, char *err, size_t errlen) {
+static int repl_gtid_start(MYSQL *m, bool mariadb, const char *text, bt_start_pos_t *start, char *gtid, size_t gtidlen,
+                           char *err, size_t errlen) {
     if (!mariadb) return bt_repl_resolve_mysql_gtid(m, text, start->file, sizeof start->file, &start->pos, err, errlen);
     if (strchr(text, ':'))
-        return bt_errf(err, errlen, "--start gtid:%s is a MySQL GTID set, but --mysql is a MariaDB server: give a "
-                       "MariaDB GTID position like gtid:0-1-100 (SELECT @@gtid_binlog_pos), or FILE:POS", text);
+        return bt_errf(err, errlen,
+                       "--start gtid:%s is a MySQL GTID set, but --mysql is a MariaDB server: give a "
+                       "MariaDB GTID position like gtid:0-1-100 (SELECT @@gtid_binlog_pos), or FILE:POS",
+                       text);
     snprintf(gtid, gtidlen, "%s", text);
     return 0;
 }
 
 /* The checkpoint is of server ck->server_id, --mysql is server sid (m): follow its GTID state
  * there (1), or refuse (-1, *rc set). */
-static int repl_follow(MYSQL *m, bool mariadb, uint32_t sid, const bt_position_t *ck, bt_start_pos_t *start,
-                       char *gtid, size_t gtidlen, int *rc, char *err, size_t errlen) {
+static int repl_follow(MYSQL *m, bool mariadb, uint32_t sid, const bt_position_t *ck, bt_start_pos_t *start, char *gtid,
+                       size_t gtidlen, int *rc, char *err, size_t errlen) {
     if (!ck->gtid[0]) {
         *rc = BT_RUN_OPERATOR;
         return bt_errf(err, errlen,
@@ -186,8 +188,7 @@ static int repl_follow(MYSQL *m, bool mariadb, uint32_t sid, const bt_position_t
     if (start->file[0])
         bt_info("the checkpoint was written reading server %u (%s:%llu); --mysql is server %u: resuming by the "
                 "checkpoint's GTID state at %s:%llu",
-                ck->server_id, ck->file, (unsigned long long)ck->pos, sid, start->file,
-                (unsigned long long)start->pos);
+                ck->server_id, ck->file, (unsigned long long)ck->pos, sid, start->file, (unsigned long long)start->pos);
     else
         bt_info("the checkpoint was written reading server %u (%s:%llu); --mysql is server %u: resuming by the "
                 "checkpoint's GTID position %s",

@@ -43,8 +43,10 @@ static int binlog_names(MYSQL *m, char ***names, size_t *n, char *err, size_t er
 static MYSQL_RES *binlog_events(MYSQL *m, const char *file, int limit, char *err, size_t errlen) {
     char esc[600], q[800];
     mysql_real_escape_string(m, esc, file, (unsigned long)strnlen(file, 255));
-    if (limit > 0) snprintf(q, sizeof q, "SHOW BINLOG EVENTS IN '%s' LIMIT %d", esc, limit);
-    else snprintf(q, sizeof q, "SHOW BINLOG EVENTS IN '%s'", esc);
+    if (limit > 0)
+        snprintf(q, sizeof q, "SHOW BINLOG EVENTS IN '%s' LIMIT %d", esc, limit);
+    else
+        snprintf(q, sizeof q, "SHOW BINLOG EVENTS IN '%s'", esc);
     MYSQL_RES *res = mysql_query(m, q) == 0 ? mysql_use_result(m) : NULL;
     if (!res) query_failed(m, "SHOW BINLOG EVENTS", err, errlen);
     return res;
@@ -108,9 +110,11 @@ static int search(MYSQL *m, char **names, size_t n, const char *text, const bt_g
         bt_buf_t missing;
         bt_buf_init(&missing, 0);
         bt_gtid_set_missing(prev, set, &missing);
-        bt_errf(err, errlen, "--start gtid:%s: the oldest binlog file on the server, %s, begins after GTIDs this "
+        bt_errf(err, errlen,
+                "--start gtid:%s: the oldest binlog file on the server, %s, begins after GTIDs this "
                 "set lacks (%s): they were purged, so their changes are no longer there; take a new snapshot, "
-                "or give a set that contains them", text, names[0], missing.p ? missing.p : "");
+                "or give a set that contains them",
+                text, names[0], missing.p ? missing.p : "");
         bt_buf_free(&missing);
         rc = BT_START_PURGED;
     }
@@ -123,8 +127,10 @@ static int search(MYSQL *m, char **names, size_t n, const char *text, const bt_g
         *pos = end; /* nothing lacking yet: the end of the newest file, unless a later one has it */
     }
     if (rc == 0 && !any_gtid)
-        rc = bt_errf(err, errlen, "--start gtid:%s: the server's binlogs carry no GTIDs (is gtid_mode=ON?); start "
-                     "with earliest, latest or FILE:POS instead", text);
+        rc = bt_errf(err, errlen,
+                     "--start gtid:%s: the server's binlogs carry no GTIDs (is gtid_mode=ON?); start "
+                     "with earliest, latest or FILE:POS instead",
+                     text);
     bt_gtid_set_free(prev);
     return rc;
 }
@@ -139,8 +145,10 @@ int bt_repl_resolve_mysql_gtid(MYSQL *m, const char *text, char *file, size_t fi
     if (bt_gtid_set_parse(set, text, perr, sizeof perr) != 0)
         rc = bt_errf(err, errlen, "--start gtid:: %s", perr);
     else if (bt_gtid_set_flavor(set) != BT_GTID_MYSQL)
-        rc = bt_errf(err, errlen, "--start gtid:%s is a MariaDB GTID position, but --mysql is a MySQL server: give a "
-                     "MySQL GTID set like gtid:uuid:1-100 (SELECT @@gtid_executed), or FILE:POS", text);
+        rc = bt_errf(err, errlen,
+                     "--start gtid:%s is a MariaDB GTID position, but --mysql is a MySQL server: give a "
+                     "MySQL GTID set like gtid:uuid:1-100 (SELECT @@gtid_executed), or FILE:POS",
+                     text);
     else if ((rc = binlog_names(m, &names, &n, err, errlen)) == 0)
         rc = search(m, names, n, text, set, file, filelen, pos, err, errlen);
     for (size_t i = 0; i < n; i++) free(names[i]);

@@ -143,7 +143,7 @@ int bt_repl_resolve_mysql_gtid(MYSQL *m, const char *text, char *file, size_t fi
     size_t n = 0;
     int rc;
     if (bt_gtid_set_parse(set, text, perr, sizeof perr) != 0)
-        rc = bt_errf(err, errlen, "--start gtid:: %s", perr);
+        rc = bt_errf(err, errlen, "--start: %s", perr);
     else if (bt_gtid_set_flavor(set) != BT_GTID_MYSQL)
         rc = bt_errf(err, errlen,
                      "--start gtid:%s is a MariaDB GTID position, but --mysql is a MySQL server: give a "

@@ -177,7 +177,7 @@ int bt_start_resolve_gtid(const char *dir, char **files, size_t n, const char *t
     char perr[600];
     int mariadb = 0, rc = 0;
     if (bt_gtid_set_parse(set, text, perr, sizeof perr) != 0) {
-        rc = bt_errf(err, errlen, "--start gtid:: %s", perr);
+        rc = bt_errf(err, errlen, "--start: %s", perr);
     } else if (bt_gtid_set_empty(set)) {
         rc = bt_errf(err, errlen,
                      "--start gtid: names no GTID; give a GTID set (MySQL uuid:1-5) or position "
